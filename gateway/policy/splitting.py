@@ -1,0 +1,339 @@
+"""Issue splitting: does the new text state one problem or several? (POLICY.md P2)
+
+Sits after :mod:`gateway.policy.newtext` in the policy core: the pipeline passes the new
+text of a message and the rules loaded by :mod:`gateway.rulebook.splitting`; the result
+says how many tickets the message asks for, where each problem begins, and which signals
+decided it, so the reply and the database can answer "why was this split?".
+
+Precision matters more than recall (a wrong split charges the customer twice), so a
+boundary needs ``threshold`` points, both sides must state a problem in prose (not in a
+log or config dump), and when in doubt the message is one issue.
+
+Pure: no I/O, no clock.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Signal", "SplitRules", "SplitResult", "split_issues", "SIGNAL_KINDS"]
+
+# What each kind of signal does; docs/splitting.md explains them.
+SIGNAL_KINDS: tuple[str, ...] = ("boundary", "list", "list_lead", "step", "veto", "problem", "topic", "question")
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: str
+    kind: str
+    pattern: re.Pattern[str] | None
+    weight: float
+
+
+@dataclass(frozen=True)
+class SplitRules:
+    signals: tuple[Signal, ...]
+    threshold: float = 1.0
+    min_issue_chars: int = 25
+    max_issues: int = 8
+    max_topic_overlap: float = 0.12
+
+    def of_kind(self, kind: str) -> tuple[Signal, ...]:
+        return tuple(s for s in self.signals if s.kind == kind)
+
+
+@dataclass
+class SplitResult:
+    issues: list[str]
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+
+    @property
+    def combined(self) -> bool:
+        return len(self.issues) > 1
+
+
+# Lines that are detail, not prose: logs, config dumps, commands, traces, headers.
+_DETAIL_LINE = re.compile(
+    r"^(?:\s{4,}|\t)\S"
+    r"|^\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d|\[\d|\[[A-Z]+\]|\d{2}/\d{2}/\d{4})"
+    r"|^\s*[\w.-]+\[\d+\]:"
+    r"|^\s*[\w./-]+\s*[=:]\s*\S+\s*$"
+    r"|^\s*[\w.-]+\s*=\s*"
+    r"|^\s*(?:[$#%>] |\{|\}|</?\w|at [\w.$]+\(|Traceback|File \")"
+    r"|^\s*(?:\w+(?:\.\w+)+|[\w-]+):\s*(?:warning|error|fatal|panic|info|debug|notice)\b"
+    r"|^\s*(?:postfix|dovecot|amavis|zimbra|zmmailboxd|imap|lmtp|pop3|smtpd?|cleanup|qmgr|opendkim|spamd|roundcube|php)\S*[:\[]",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+_SENTENCE_START = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z(\"'])")
+_WORD = re.compile(r"[a-zA-Z][a-zA-Z0-9_.-]{2,}")
+_STOPWORDS = frozenset(
+    """the and for are but not you all any can had her was one our out day get has him his how man new now old
+    see two way who boy did its let put say she too use that with have this will your from they know want been
+    good much some time very when come here just like long make many more only over such take than them well were
+    what also into there their would could should about after again because before being both does doing each few
+    further hello hi thanks thank please regards which while where why other same then these those through under
+    until whom yours ours able issue issues problem problems question questions error errors work working works
+    dear team support help someone anyone everyone know server mail email e-mail message messages user users
+    since still already seems seem trying tried getting doesn't don't can't isn't won't i'm we're it's get got
+    another second first unrelated thing things also, additionally""".split()
+)
+
+
+@dataclass
+class _Line:
+    start: int
+    text: str
+    detail: bool
+
+
+def _lines(text: str) -> list[_Line]:
+    out: list[_Line] = []
+    pos = 0
+    in_fence = False
+    for raw in text.split("\n"):
+        if _FENCE.match(raw):
+            in_fence = not in_fence
+            out.append(_Line(pos, raw, True))
+        else:
+            out.append(_Line(pos, raw, in_fence or bool(_DETAIL_LINE.match(raw))))
+        pos += len(raw) + 1
+    return out
+
+
+def _prose(text: str, lines: list[_Line], start: int, end: int) -> str:
+    """The prose lines of ``text[start:end]``, for problem and topic signals."""
+    parts = []
+    for line in lines:
+        a, b = max(line.start, start), min(line.start + len(line.text), end)
+        if a < b and not line.detail:
+            parts.append(text[a:b])
+    return "\n".join(parts)
+
+
+def _words(prose: str) -> set[str]:
+    return {w.lower().strip(".-") for w in _WORD.findall(prose)} - _STOPWORDS
+
+
+def _overlap(a: str, b: str) -> float:
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return 1.0
+    return len(wa & wb) / min(len(wa), len(wb))
+
+
+@dataclass
+class _Candidate:
+    pos: int
+    score: float = 0.0
+    fired: list[dict[str, Any]] = field(default_factory=list)
+    paragraph_start: bool = False
+
+    def add(self, signal: Signal, where: int, weight: float | None = None) -> None:
+        w = signal.weight if weight is None else weight
+        self.score += w
+        self.fired.append({"id": signal.id, "kind": signal.kind, "weight": w, "at": where})
+
+
+def _list_groups(text: str, lines: list[_Line], rules: SplitRules) -> list[tuple[int, list[int]]]:
+    """Enumerations: (index of the line before the first item, [line indexes of items])."""
+    items = [
+        i
+        for i, line in enumerate(lines)
+        if not line.detail and any(s.pattern is not None and s.pattern.match(line.text) for s in rules.of_kind("list"))
+    ]
+    groups: list[tuple[int, list[int]]] = []
+    for i in items:
+        if groups and _continues(lines, groups[-1][1][-1], i):
+            groups[-1][1].append(i)
+        else:
+            groups.append((i - 1, [i]))
+    return [g for g in groups if len(g[1]) >= 2]
+
+
+def _continues(lines: list[_Line], last_item: int, item: int) -> bool:
+    """Is ``item`` the next item of the list whose last item is ``last_item``?"""
+    blank_run = 0
+    for line in lines[last_item + 1: item]:
+        blank_run = blank_run + 1 if not line.text.strip() else 0
+        if blank_run > 1:
+            return False
+    return item - last_item <= 40
+
+
+def _item_end(lines: list[_Line], items: list[int], k: int, text_len: int) -> int:
+    if k + 1 < len(items):
+        return lines[items[k + 1]].start
+    # The last item runs to the next blank line followed by a non-indented paragraph.
+    for j in range(items[k] + 1, len(lines)):
+        if not lines[j].text.strip():
+            return lines[j].start
+    return text_len
+
+
+def _lead_in(text: str, lines: list[_Line], before: int) -> str:
+    """The prose line(s) just above a list: its lead-in sentence."""
+    j = before
+    while j >= 0 and not lines[j].text.strip():
+        j -= 1
+    collected: list[str] = []
+    while j >= 0 and lines[j].text.strip() and len(collected) < 3:
+        collected.insert(0, lines[j].text)
+        j -= 1
+    lead = " ".join(collected)
+    sentences = re.split(r"(?<=[.!?])\s+", lead)
+    return sentences[-1] if sentences else ""
+
+
+def _has_problem(prose: str, rules: SplitRules) -> dict[str, Any] | None:
+    for s in rules.of_kind("problem"):
+        if s.pattern is not None:
+            m = s.pattern.search(prose)
+            if m:
+                return {"id": s.id, "kind": s.kind, "weight": s.weight, "match": m.group(0)}
+    return None
+
+
+def _candidates(text: str, lines: list[_Line], rules: SplitRules) -> dict[int, _Candidate]:
+    cands: dict[int, _Candidate] = {}
+    # Paragraph and sentence starts in prose.
+    previous_blank = True
+    for line in lines:
+        stripped = line.text.strip()
+        if not stripped:
+            previous_blank = True
+            continue
+        if not line.detail:
+            lead = line.start + len(line.text) - len(line.text.lstrip())
+            starts = [lead] + [line.start + m.end() for m in _SENTENCE_START.finditer(line.text)]
+            for k, pos in enumerate(starts):
+                c = _Candidate(pos, paragraph_start=(k == 0 and previous_blank))
+                for s in rules.of_kind("boundary"):
+                    if s.pattern is not None and s.pattern.match(text, pos):
+                        c.add(s, pos)
+                for s in rules.of_kind("veto"):
+                    if s.pattern is not None and s.pattern.match(text, pos):
+                        c.add(s, pos, -s.weight)
+                if c.fired or c.paragraph_start:
+                    cands[pos] = c
+        previous_blank = False
+    # Enumerations of separate problems.
+    for before, items in _list_groups(text, lines, rules):
+        lead = _lead_in(text, lines, before)
+        first = lines[items[0]].start
+        steps: list[dict[str, Any]] = []
+        for s in rules.of_kind("step"):
+            if s.pattern is None:
+                continue
+            m = s.pattern.search(lead)
+            if m:
+                steps.append({"id": s.id, "kind": s.kind, "weight": -s.weight, "at": first, "match": m.group(0)})
+            for i in items:
+                if s.pattern.match(lines[i].text) and s.id.endswith("item"):
+                    steps.append({"id": s.id, "kind": s.kind, "weight": -s.weight, "at": lines[i].start})
+        all_problems = all(
+            _has_problem(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))), rules)
+            for k, i in enumerate(items)
+        )
+        lead_bonus = [s for s in rules.of_kind("list_lead") if s.pattern is not None and s.pattern.search(lead)]
+        for k, i in enumerate(items):
+            line = lines[i]
+            pos = line.start + len(line.text) - len(line.text.lstrip())
+            c = cands.setdefault(pos, _Candidate(pos, paragraph_start=True))
+            for s in rules.of_kind("list"):
+                if s.pattern is not None and s.pattern.match(line.text):
+                    c.add(s, pos, s.weight if all_problems else 0.0)
+                    break
+            for s in lead_bonus:
+                c.add(s, pos)
+            for step in steps:
+                c.score += step["weight"]
+                c.fired.append(step)
+    return cands
+
+
+def _segments(bounds: list[int], length: int) -> list[tuple[int, int]]:
+    edges = [0, *bounds, length]
+    return [(edges[k], edges[k + 1]) for k in range(len(edges) - 1)]
+
+
+def split_issues(text: str, rules: SplitRules) -> SplitResult:
+    """Split the new text of a message into the problems it states (one when in doubt)."""
+    text = text.strip("\n")
+    if not text.strip():
+        return SplitResult(issues=[text.strip()], signals=[], starts=[0])
+    lines = _lines(text)
+    cands = _candidates(text, lines, rules)
+    topic = rules.of_kind("topic")
+    question = rules.of_kind("question")
+    topic_weight = sum(s.weight for s in topic) + sum(s.weight for s in question)
+    # Boundaries that could reach the threshold with the neighbourhood signals.
+    potential = sorted(p for p, c in cands.items() if c.score + topic_weight >= rules.threshold and p > 0)
+    accepted: list[int] = []
+    for p in potential:
+        c = cands[p]
+        segs = _segments(potential, len(text))
+        k = potential.index(p)
+        before = _prose(text, lines, *segs[k])
+        after = _prose(text, lines, *segs[k + 1])
+        for s in topic:
+            if c.score < rules.threshold and _overlap(before, after) <= rules.max_topic_overlap:
+                c.add(s, p)
+        for s in question:
+            if (
+                c.score < rules.threshold
+                and s.pattern is not None
+                and s.pattern.search(before)
+                and s.pattern.search(after)
+                and _overlap(before, after) <= rules.max_topic_overlap * 2
+            ):
+                c.add(s, p)
+        if c.score >= rules.threshold:
+            accepted.append(p)
+    # Every part must state a problem in prose and be long enough; otherwise it joins a
+    # neighbour. A first part without a problem is the shared preamble.
+    changed = True
+    while changed and accepted:
+        changed = False
+        segs = _segments(accepted, len(text))
+        for k in range(1, len(segs)):
+            body = _prose(text, lines, *segs[k])
+            if not _has_problem(body, rules) or len(text[segs[k][0]: segs[k][1]].strip()) < rules.min_issue_chars:
+                accepted.pop(k - 1)
+                changed = True
+                break
+    segs = _segments(accepted, len(text))
+    preamble = ""
+    issue_segs = segs
+    first_prose = _prose(text, lines, *segs[0])
+    opens_list = bool(accepted) and any(f["kind"] == "list" for f in cands[accepted[0]].fired)
+    if len(segs) > 1 and (opens_list or not _has_problem(first_prose, rules)):
+        preamble = text[segs[0][0]: segs[0][1]].strip()
+        issue_segs = segs[1:]
+    if len(issue_segs) > rules.max_issues:
+        issue_segs = [*issue_segs[: rules.max_issues - 1], (issue_segs[rules.max_issues - 1][0], len(text))]
+    if len(issue_segs) < 2:
+        return SplitResult(issues=[text.strip()], signals=_dedupe(cands, []), starts=[0])
+    issues = []
+    for a, b in issue_segs:
+        body = text[a:b].strip()
+        issues.append(f"{preamble}\n\n{body}" if preamble else body)
+    starts = [a for a, _ in issue_segs]
+    return SplitResult(issues=issues, signals=_dedupe(cands, accepted), starts=starts)
+
+
+def _dedupe(cands: dict[int, _Candidate], accepted: list[int]) -> list[dict[str, Any]]:
+    """The signals that fired anywhere, with ``split`` saying whether their place became a boundary."""
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+    for p in sorted(cands):
+        for f in cands[p].fired:
+            if (f["weight"] == 0.0 and f["kind"] == "list") or (f["id"], f["at"]) in seen:
+                continue
+            seen.add((f["id"], f["at"]))
+            entry = dict(f)
+            entry["split"] = p in accepted
+            out.append(entry)
+    return out
