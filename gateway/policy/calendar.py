@@ -203,7 +203,8 @@ class BusinessCalendar:
         try:
             holidays.country_holidays(self.country, subdiv=self.subdiv, years=(), language=language)
         except NotImplementedError as exc:
-            raise CalendarError(f"no public holidays known for country {self.country!r} subdivision {self.subdiv!r}: {exc}") from exc
+            where = f"{self.country!r}" + (f" subdivision {self.subdiv!r}" if self.subdiv else "")
+            raise CalendarError(f"no public holidays known for {where} ({exc})") from exc
         self._holidays: dict[int, dict[date, str]] = {}
         self._windows: dict[int, tuple[tuple[int, int], ...]] = {}
 
