@@ -1,0 +1,88 @@
+"""Accuracy of issue splitting (POLICY.md P2) on the labelled set in bench/data/split_eval.jsonl.
+
+Run as ``python bench/split_accuracy.py [--rules DIR] [--show-errors]``. For each split
+(``dev`` is for tuning ``rules/splitting.toml``, ``test`` is held out) it reports precision
+and recall of "combined" (the message states more than one issue), the accuracy of the
+issue count, and the accuracy of the split points (starts of the second and later issues,
+compared exactly after skipping white space), against the baseline "never split" measured
+in the same run. Targets on ``test``: precision >= 0.95, recall >= 0.85.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.policy.splitting import SplitRules, split_issues  # noqa: E402
+from gateway.rulebook.splitting import load_split_rules  # noqa: E402
+
+
+def _norm(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def evaluate(items: list[dict], rules: SplitRules | None) -> dict[str, float]:
+    tp = fp = fn = tn = 0
+    count_ok = points_ok = points_total = 0
+    for item in items:
+        gold = item["n_issues"] > 1
+        if rules is None:
+            n, starts = 1, [0]
+        else:
+            result = split_issues(item["text"], rules)
+            n, starts = len(result.issues), result.starts
+        pred = n > 1
+        tp += gold and pred
+        fp += pred and not gold
+        fn += gold and not pred
+        tn += not gold and not pred
+        count_ok += n == item["n_issues"]
+        if gold and pred:
+            points_total += 1
+            text = item["text"]
+            points_ok += {_norm(text, s) for s in starts[1:]} == {_norm(text, s) for s in item["starts"][1:]}
+    return {
+        "items": len(items),
+        "combined": tp + fn,
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+        "recall": tp / (tp + fn) if tp + fn else 1.0,
+        "count_accuracy": count_ok / len(items) if items else 1.0,
+        "split_point_accuracy": points_ok / points_total if points_total else 1.0,
+        "false_splits": fp,
+        "missed": fn,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", type=Path, default=ROOT / "rules")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data" / "split_eval.jsonl")
+    parser.add_argument("--show-errors", action="store_true", help="print the items the splitter gets wrong")
+    args = parser.parse_args(argv)
+    rules = load_split_rules(args.rules)
+    items = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(f"{'split':5} {'system':12} {'items':>5} {'comb.':>5} {'prec.':>6} {'recall':>6} {'count':>6} {'points':>6} {'FP':>3} {'FN':>3}")
+    for split in ("dev", "test"):
+        part = [i for i in items if i["split"] == split]
+        for name, r in (("never-split", None), ("splitter", rules)):
+            m = evaluate(part, r)
+            print(
+                f"{split:5} {name:12} {m['items']:5d} {m['combined']:5d} {m['precision']:6.3f} {m['recall']:6.3f}"
+                f" {m['count_accuracy']:6.3f} {m['split_point_accuracy']:6.3f} {m['false_splits']:3d} {m['missed']:3d}"
+            )
+        if args.show_errors:
+            for item in part:
+                result = split_issues(item["text"], rules)
+                if len(result.issues) != item["n_issues"]:
+                    print(f"  {item['id']} {item['kind']}: gold {item['n_issues']} got {len(result.issues)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
