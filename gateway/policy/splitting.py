@@ -66,6 +66,10 @@ _DETAIL_LINE = re.compile(
     r"|^\s*(?:postfix|dovecot|amavis|zimbra|zmmailboxd|imap|lmtp|pop3|smtpd?|cleanup|qmgr|opendkim|spamd|roundcube|php)\S*[:\[]",
     re.IGNORECASE,
 )
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|bonjour|hola)\b[^\n]{0,40}$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 _SENTENCE_START = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z(\"'])")
 _WORD = re.compile(r"[a-zA-Z][a-zA-Z0-9_.-]{2,}")
@@ -309,7 +313,10 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
     issue_segs = segs
     first_prose = _prose(text, lines, *segs[0])
     opens_list = bool(accepted) and any(f["kind"] == "list" for f in cands[accepted[0]].fired)
-    if len(segs) > 1 and (opens_list or not _has_problem(first_prose, rules)):
+    # The first part is a shared preamble when it leads into a list, or when, greeting aside,
+    # it is too short to be a problem ("Hi team," / "Dear support, a question:").
+    substance = _GREETING.sub("", first_prose).strip()
+    if len(segs) > 1 and (opens_list or len(substance) < rules.min_issue_chars):
         preamble = text[segs[0][0]: segs[0][1]].strip()
         issue_segs = segs[1:]
     if len(issue_segs) > rules.max_issues:
