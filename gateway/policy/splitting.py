@@ -200,6 +200,13 @@ def _has_problem(prose: str, rules: SplitRules) -> dict[str, Any] | None:
     return None
 
 
+def _item_is_problem(prose: str, rules: SplitRules) -> bool:
+    body = prose.strip()
+    if _has_problem(body, rules):
+        return True
+    return len(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!"))
+
+
 def _candidates(text: str, lines: list[_Line], rules: SplitRules) -> dict[int, _Candidate]:
     cands: dict[int, _Candidate] = {}
     # Paragraph and sentence starts in prose.
@@ -237,8 +244,10 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules) -> dict[int, _
             for i in items:
                 if s.pattern.match(lines[i].text) and s.id.endswith("item"):
                     steps.append({"id": s.id, "kind": s.kind, "weight": -s.weight, "at": lines[i].start})
+        # Every item must be a problem of its own: it states one, or it is a full sentence
+        # long enough to be one (a step or a symptom is short and has no subject).
         all_problems = all(
-            _has_problem(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))), rules)
+            _item_is_problem(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))), rules)
             for k, i in enumerate(items)
         )
         lead_bonus = [s for s in rules.of_kind("list_lead") if s.pattern is not None and s.pattern.search(lead)]
@@ -304,7 +313,9 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         segs = _segments(accepted, len(text))
         for k in range(1, len(segs)):
             body = _prose(text, lines, *segs[k])
-            if not _has_problem(body, rules) or len(text[segs[k][0]: segs[k][1]].strip()) < rules.min_issue_chars:
+            is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in cands[accepted[k - 1]].fired)
+            states = _item_is_problem(body, rules) if is_item else _has_problem(body, rules)
+            if not states or len(text[segs[k][0]: segs[k][1]].strip()) < rules.min_issue_chars:
                 accepted.pop(k - 1)
                 changed = True
                 break
