@@ -101,3 +101,9 @@ def test_calendar_rejects_unknown_zone_or_country(tmp_path: Path, flags: list[st
     done = run_cli(["sla", "calendar", *flags, "--from", "2026-01-01", "--days", "1"], tmp_path)
     assert done.returncode == 65
     assert done.stdout == ""
+
+
+def test_batch_accepts_a_byte_order_mark_and_no_subdiv_column(tmp_path: Path) -> None:
+    done = run_cli(["sla", "deadline", "--batch"], tmp_path, stdin="\ufefflogged_at_utc,tz,country\n2026-12-01T07:30:00Z,Europe/Berlin,DE\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2026-12-01T12:00:00Z\n"

@@ -156,7 +156,11 @@ def cmd_deadline(args: argparse.Namespace, ctx: CliContext) -> int:
 def run_batch(source: TextIO, out: TextIO, err: TextIO, calendars: CalendarCache) -> int:
     """One deadline line per data row, in order; bad rows print ``ERROR`` and set exit 65."""
     reader = csv.DictReader(source)
-    fields = reader.fieldnames or []
+    fields = list(reader.fieldnames or [])
+    if fields and fields[0].startswith("\ufeff"):
+        # Spreadsheets often save UTF-8 with a byte-order mark before the first column name.
+        fields[0] = fields[0].removeprefix("\ufeff")
+        reader.fieldnames = fields
     absent = [c for c in BATCH_COLUMNS if c not in fields]
     if absent:
         print(f"sla deadline --batch: line 1: header lacks {', '.join(absent)} (expected logged_at_utc,tz,country,subdiv)", file=err)
