@@ -9,10 +9,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.clock import SystemClock
 from gateway.config import PROJECT_ROOT, Config, load_config
 from gateway.rulebook.numbers import PolicyNumbers, load_numbers
 
 if TYPE_CHECKING:
+    from gateway.desk import Desk
     from gateway.store.db import Database
 
 
@@ -49,11 +51,23 @@ class CliContext:
 
     @property
     def db(self) -> "Database":
+        """The configured database, migrated to the newest schema on first use."""
         if self._db is None:
             from gateway.store.db import Database
 
             self._db = Database(self.config.database_url)
+            self._db.migrate()
         return self._db
+
+    @cached_property
+    def desk(self) -> "Desk":
+        from gateway.desk import build_desk
+
+        return build_desk(self.config, self.numbers)
+
+    @cached_property
+    def clock(self) -> SystemClock:
+        return SystemClock()
 
     def close(self) -> None:
         if self._db is not None:

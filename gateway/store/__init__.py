@@ -1,0 +1,1 @@
+"""Storage: models, migrations and the repositories the pipeline and the faces use."""
