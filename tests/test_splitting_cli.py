@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# gateway/cli has no __main__ module yet, so `python -m gateway.cli` is not available;
-# this runs the same entry point (gateway.cli.main) the console script uses.
-CLI = [sys.executable, "-c", "import sys; from gateway.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-m", "gateway.cli"]
 
 TWO_ISSUES = b"""From: Jane <jane@example.com>
 To: support@example.net
