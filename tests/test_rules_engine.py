@@ -15,6 +15,8 @@ from gateway.policy.rules_engine import (
     channel_allowed,
     channel_refusal,
     channels_note,
+    decision_from_dict,
+    decision_to_dict,
     evaluate,
     explain,
 )
@@ -69,6 +71,19 @@ def test_server_crash_after_upgrade_stays_in_scope(book: Rulebook) -> None:
     ],
 )
 def test_problem_reports_are_not_declined(book: Rulebook, subject: str, text: str) -> None:
+    assert decide(book, subject, text).action == "accept"
+
+
+@pytest.mark.parametrize(
+    "subject, text",
+    [
+        ("Cluster", "How do we configure Scalix in an active/passive cluster? Is there a procedure?"),
+        ("Sites", "Where do I set the routing between our two sites in SAC?"),
+        ("Hardware", "Is Scalix 12.7 supported on ARM hardware?"),
+        ("Index", "How do I rebuild the search index after moving the message store?"),
+    ],
+)
+def test_procedural_how_tos_are_support_even_with_decline_words(book: Rulebook, subject: str, text: str) -> None:
     assert decide(book, subject, text).action == "accept"
 
 
@@ -166,6 +181,12 @@ def test_explain_names_category_deciding_rule_and_all_matches(book: Rulebook) ->
     assert book.categories["non_vendor_software"].label in lines[0]
     assert "decided by: decline-non-vendor-config" in text
     assert all(rule_id in text for rule_id in d.matched)
+
+
+def test_decision_round_trips_through_a_dict(book: Rulebook) -> None:
+    d = decide(book, "Crash", "Scalix 11.4.6 crashes")
+    assert decision_from_dict(decision_to_dict(d)) == d
+    assert d.current_releases  # the field that only not-current decisions fill is covered too
 
 
 def test_explain_of_accept_without_rules(book: Rulebook) -> None:

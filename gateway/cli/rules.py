@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from gateway.cli.context import CliContext
-from gateway.policy.rules_engine import MessageFacts, evaluate, explain
+from gateway.policy.rules_engine import MessageFacts, decision_to_dict, evaluate, explain
 from gateway.rulebook.numbers import load_numbers
 from gateway.rulebook.scope import check_rules_dir, load_catalogue, load_rulebook
 
@@ -86,9 +86,7 @@ def cmd_try(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     decision = evaluate(book, facts)
     if args.json:
-        from dataclasses import asdict
-
-        print(json.dumps(asdict(decision), indent=2))
+        print(json.dumps(decision_to_dict(decision), indent=2))
         return 0
     for line in explain(decision, {r.id: r.note for r in book.rules}):
         print(line)

@@ -33,6 +33,8 @@ __all__ = [
     "channel_refusal",
     "channels_note",
     "current_releases",
+    "decision_from_dict",
+    "decision_to_dict",
     "evaluate",
     "explain",
 ]
@@ -134,6 +136,36 @@ def evaluate(rulebook: Rulebook, message: MessageFacts) -> Decision:
         kind=kind if action == "accept" else "incident",
         explanation=explanation,
         current_releases=currents,
+    )
+
+
+def decision_to_dict(decision: Decision) -> dict[str, object]:
+    """A JSON-ready form for storage and ``ticket show --json``."""
+    return {
+        "action": decision.action,
+        "category": decision.category,
+        "matched": list(decision.matched),
+        "decided_by": decision.decided_by,
+        "product": decision.product,
+        "release": decision.release,
+        "kind": decision.kind,
+        "explanation": decision.explanation,
+        "current_releases": list(decision.current_releases),
+    }
+
+
+def decision_from_dict(raw: Mapping[str, object]) -> Decision:
+    """The inverse of :func:`decision_to_dict` (missing optional keys take their defaults)."""
+    return Decision(
+        action=raw["action"],  # type: ignore[arg-type]
+        category=raw.get("category"),  # type: ignore[arg-type]
+        matched=list(raw.get("matched") or []),  # type: ignore[call-overload]
+        decided_by=raw.get("decided_by"),  # type: ignore[arg-type]
+        product=raw.get("product"),  # type: ignore[arg-type]
+        release=raw.get("release"),  # type: ignore[arg-type]
+        kind=raw.get("kind", "incident"),  # type: ignore[arg-type]
+        explanation=str(raw.get("explanation", "")),
+        current_releases=list(raw.get("current_releases") or []),  # type: ignore[call-overload]
     )
 
 
