@@ -270,11 +270,16 @@ def split_ticket(s: Session, desk: Desk, ticket: Ticket, parts: list[str], at: d
         child = open_ticket(
             s, desk, account, subject=f"{first_line} (part {i} of {len(parts)} of #{ticket.number})", logged_at=at, opened_at=at,
             inbound=None, customer=account.primary_address, text=text, channel=ticket.channel, parent=ticket,
-            product=ticket.product, release=ticket.release,
+            product=ticket.product, release=ticket.release, ack_context=_ack_context(desk, parts),
         )
         opened.append(child)
     _event(s, ticket, at, "split", actor=actor, note="split into " + ", ".join(f"#{t.number}" for t in opened))
     return opened
+
+
+def _ack_context(desk: Desk, issues: list[str]) -> dict[str, object]:
+    # What the shipped ack template reads beyond open_ticket's own context.
+    return {"previous": None, "reopen_days": desk.numbers.reopen_window_days, "issues": issues}
 
 
 def open_incident(s: Session, desk: Desk, account_address: str, at: datetime, *, actor: str, subject: str, channel: str = "phone", text: str = "") -> Ticket:
@@ -291,7 +296,7 @@ def open_incident(s: Session, desk: Desk, account_address: str, at: datetime, *,
     try:
         ticket = open_ticket(
             s, desk, account, subject=subject, logged_at=at, opened_at=at, inbound=None,
-            customer=account.primary_address, text=text, channel=channel,
+            customer=account.primary_address, text=text, channel=channel, ack_context=_ack_context(desk, [text] if text else []),
         )
     except InsufficientPoints as exc:
         raise UserError(f"{account.primary_address} has {exc.balance} points; an incident takes {exc.needed}. Nothing was opened.") from None
