@@ -12,7 +12,9 @@ from pathlib import Path
 from gateway.config import PROJECT_ROOT, Config
 from gateway.outbound.render import Renderer
 from gateway.policy.calendar import BusinessCalendar
+from gateway.policy.splitting import SplitRules
 from gateway.rulebook.numbers import PolicyNumbers
+from gateway.rulebook.splitting import load_split_rules
 
 
 @dataclass
@@ -20,6 +22,7 @@ class Desk:
     config: Config
     numbers: PolicyNumbers
     renderer: Renderer
+    split_rules: SplitRules
     _calendars: dict[tuple[str, str, str | None], BusinessCalendar] = field(default_factory=dict)
 
     def calendar(self, tz: str, country: str | None, subdiv: str | None) -> BusinessCalendar:
@@ -47,4 +50,4 @@ def template_path(config: Config) -> list[Path]:
 
 
 def build_desk(config: Config, numbers: PolicyNumbers) -> Desk:
-    return Desk(config=config, numbers=numbers, renderer=Renderer(template_path(config)))
+    return Desk(config=config, numbers=numbers, renderer=Renderer(template_path(config)), split_rules=load_split_rules(config.rules_dir))

@@ -8,15 +8,14 @@ repositories lock the rows they change (SELECT ... FOR UPDATE).
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +62,11 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent)."""
+        if self.current_revision() == head_revision():
+            return  # every CLI call gets here; importing Alembic's machinery costs ~0.3 s
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["connection_url"] = self.url
@@ -72,6 +76,12 @@ class Database:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262001)")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -102,6 +112,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision in ``migrations/versions`` (the one no other revision revises)."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text()
+        rev = re.search(r"^revision = ['\"]([^'\"]+)['\"]", source, re.M)
+        down = re.search(r"^down_revision = (?:['\"]([^'\"]+)['\"]|None)", source, re.M)
+        if rev:
+            revisions[rev.group(1)] = down.group(1) if down else None
+    heads = set(revisions) - {d for d in revisions.values() if d}
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
 
 
 def _transient(exc: DBAPIError) -> bool:
