@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -115,6 +116,29 @@ class Dovecot:
         wait_until(lambda: not self._listening(), 20, "dovecot to stop")
         # The master exits after its children; wait for its pid file to go.
         wait_until(lambda: not (self.root / "run" / "master.pid").exists(), 20, "dovecot master to exit")
+        # Here the master leaves its imap processes running (a real restart drops them), so
+        # end this instance's leftovers by pid, as a restarting server would.
+        for pid in self._instance_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wait_until(lambda: not self._instance_pids(), 20, "dovecot processes to exit")
+
+    def _instance_pids(self) -> list[int]:
+        prefix = f"dovecot-test{self.port}/".encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmd = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if cmd.startswith(prefix) and state != "Z":
+                pids.append(int(entry.name))
+        return pids
 
     def restart(self) -> None:
         self.stop()
