@@ -14,6 +14,8 @@ from gateway.outbound.render import Renderer
 from gateway.policy.calendar import BusinessCalendar
 from gateway.policy.splitting import SplitRules
 from gateway.rulebook.numbers import PolicyNumbers
+from gateway.policy.rules_engine import Editions, Rulebook
+from gateway.rulebook.scope import load_editions, load_rulebook
 from gateway.rulebook.splitting import load_split_rules
 
 
@@ -23,6 +25,8 @@ class Desk:
     numbers: PolicyNumbers
     renderer: Renderer
     split_rules: SplitRules
+    rulebook: Rulebook
+    editions: Editions
     _calendars: dict[tuple[str, str, str | None], BusinessCalendar] = field(default_factory=dict)
 
     def calendar(self, tz: str, country: str | None, subdiv: str | None) -> BusinessCalendar:
@@ -50,4 +54,12 @@ def template_path(config: Config) -> list[Path]:
 
 
 def build_desk(config: Config, numbers: PolicyNumbers) -> Desk:
-    return Desk(config=config, numbers=numbers, renderer=Renderer(template_path(config)), split_rules=load_split_rules(config.rules_dir))
+    rules = config.rules_dir
+    return Desk(
+        config=config,
+        numbers=numbers,
+        renderer=Renderer(template_path(config)),
+        split_rules=load_split_rules(rules),
+        rulebook=load_rulebook(rules),
+        editions=load_editions(rules),
+    )

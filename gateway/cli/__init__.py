@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.cli.tickets",
     "gateway.cli.outbox",
     "gateway.cli.tick",
+    "gateway.cli.explain",
     "gateway.cli.sla",
     "gateway.cli.split",
     "gateway.cli.rules",

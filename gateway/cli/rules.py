@@ -6,6 +6,10 @@ A face: it loads the scope data with ``gateway.rulebook.scope`` and calls the pu
 from __future__ import annotations
 
 import argparse
+
+from gateway.desk import build_desk
+from gateway.errors import ConfigError
+from gateway.rulebook.splitting import load_split_rules
 import json
 import sys
 from pathlib import Path
@@ -53,6 +57,13 @@ def cmd_check(args: argparse.Namespace, ctx: CliContext) -> int:
     if (rules_dir / "policy.toml").exists():
         load_numbers(rules_dir)
         lines.insert(0, f"{rules_dir / 'policy.toml'}: ok")
+    split_rules = load_split_rules(rules_dir)
+    lines.append(f"{rules_dir / 'splitting.toml'}: {len(split_rules.signals)} signals")
+    if ctx.config_file is not None:
+        bad = build_desk(ctx.config, ctx.numbers).renderer.check()
+        if bad:
+            raise ConfigError(str(ctx.config.templates_dir), bad[0].split(":", 1)[0], bad[0].split(":", 1)[1].strip(), "fix the template")
+        lines.append(f"{ctx.config.templates_dir}: templates ok")
     for line in lines:
         print(line)
     print("rules ok")

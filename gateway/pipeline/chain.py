@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.pipeline import balance_request, charge, conversation, guard, read_text, sender_account, split
+from gateway.pipeline import balance_request, charge, conversation, guard, read_text, scope, sender_account, split
 from gateway.pipeline.outcome import Outcome
 from gateway.pipeline.work import Work
 
@@ -15,6 +15,7 @@ DEFAULT_CHAIN: tuple[tuple[str, Stage], ...] = (
     ("sender_account", sender_account.run),  # unknown sender: notice, no ticket
     ("balance_request", balance_request.run),  # "balance" by mail
     ("read_text", read_text.run),  # the new text, quotes and signatures stripped
+    ("scope", scope.run),  # declined categories, releases that are not current, feature requests
     ("split", split.run),  # one issue per message: split or reject combined problems
     ("charge", charge.run),  # open and charge, or hold for points
 )

@@ -19,7 +19,8 @@ from gateway.pipeline.work import Work
 from gateway.store.accounts import by_address
 from gateway.store.models import Account, Hold, Inbound
 
-# The stages a released request runs again: from reading its text to charging it.
+# The stages a released request runs again: from reading its text to charging it (the
+# scope rules passed when it was held, and decide the same way again).
 RELEASE_FROM = "read_text"
 
 

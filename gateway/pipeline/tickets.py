@@ -17,6 +17,7 @@ from gateway.clock import iso_utc
 from gateway.desk import Desk
 from gateway.pipeline.notify import notify
 from gateway.policy.calendar import format_local
+from gateway.policy.rules_engine import channels_note
 from gateway.store import ledger
 from gateway.store.models import Account, Counter, Inbound, Ticket, TicketEvent, TicketMessage
 
@@ -107,6 +108,7 @@ def open_ticket(
         deadline_utc=iso_utc(clock.deadline),
         arrival=arrival,
         community=account.edition == "community",
+        channels_note=channels_note(desk.editions, account.edition),
         part=part,
         parts=parts,
         text=text,
