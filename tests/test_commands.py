@@ -15,7 +15,7 @@ from gateway.errors import UserError
 from gateway.pipeline.commands import parse_commands, split_blocks
 from gateway.store.models import Ticket
 
-from test_conversation_harness import CUSTOMER, DESK, START, TECH, World, db_url, world  # noqa: F401
+from test_conversation_harness import CUSTOMER, DESK, START, TECH, World, world  # noqa: F401
 
 H = timedelta(hours=1)
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from test_conversation_harness import CUSTOMER, DESK, MX, START, TECH, World, db_url, world  # noqa: F401
+from test_conversation_harness import CUSTOMER, DESK, MX, START, TECH, World, world  # noqa: F401
 
 pytestmark = pytest.mark.storage
 
@@ -158,7 +158,7 @@ def test_unauthenticated_technician_reply_is_not_relayed_when_trust_is_configure
     assert not world.outbox("relay") and world.ticket(n).first_response_at is None
 
 
-def test_without_authserv_ids_plain_replies_relay_and_commands_are_refused(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_without_authserv_ids_plain_replies_relay_and_commands_are_refused(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from test_conversation_harness import make_world
 
     w = make_world(db_url, tmp_path, authserv_ids=[])

@@ -1,7 +1,7 @@
-"""Fixtures for the conversation, command and trust tests: a desk on SQLite and PostgreSQL.
+"""Fixtures for the conversation and command tests: a desk on SQLite and PostgreSQL.
 
 Messages go the real way: ``store_raw`` then ``Pipeline.process`` with an explicit
-received time. PostgreSQL gets a database of its own per test, dropped afterwards.
+received time. The database comes from conftest's ``db_url`` (one run per engine).
 """
 from __future__ import annotations
 
@@ -28,42 +28,11 @@ from gateway.store.accounts import add_account, add_contact
 from gateway.store.db import Database
 from gateway.store.models import Account, Outbox, Ticket, TicketEvent, TicketMessage
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 DESK = "support@desk.example"
 TECH = "tech@desk.example"
 MX = "mx.desk.example"
 CUSTOMER = "alice@customer.example"
 START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)  # a Monday
-
-
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, connect_timeout=2):
-            return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'gateway.db'}"
-        return
-    if not _pg_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    import psycopg
-
-    name = f"conv_test_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield PG_URL.format(name=name)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @dataclass
