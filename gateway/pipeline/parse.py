@@ -62,15 +62,37 @@ class ParsedMessage:
         return [value for key, value in self.headers if key.lower() == lname]
 
 
+# Labels that mail clients use for a larger charset than they name.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "shift_jis": "cp932", "iso-8859-1": "cp1252", "us-ascii": "utf-8"}
+
+
 def _decode(value: str) -> str:
-    """RFC 2047 decoding that never raises (hostile headers keep their raw text)."""
+    """RFC 2047 decoding that never raises: mislabelled or unknown charsets decode leniently."""
     try:
         return str(make_header(decode_header(value)))
     except (LookupError, ValueError, UnicodeError, AssertionError, TypeError):
+        pass
+    try:
+        parts = decode_header(value)
+    except (ValueError, AssertionError, TypeError):
         return value
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            out.append(chunk)
+            continue
+        name = (charset or "utf-8").lower()
+        try:
+            out.append(chunk.decode(_SUPERSETS.get(name, name), errors="replace"))
+        except LookupError:
+            out.append(chunk.decode("utf-8", errors="replace"))
+    return "".join(out)
 
 
 def _clean(value: str) -> str:
+    # Raw 8-bit header bytes arrive as surrogate escapes: read them as UTF-8 where they
+    # are, else as replacement characters, so nothing downstream meets a lone surrogate.
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     # Header values must be one line: a CR/LF inside is an injection attempt or damage.
     return re.sub(r"[\r\n\x00]+", " ", value).strip()
 
