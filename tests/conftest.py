@@ -151,12 +151,18 @@ def run_cli(config_path: Path, *args: str, input: bytes | None = None, check: bo
     return proc
 
 
-def add_account(db: Database, address: str, points: int = 0, *, edition: str = "standard", tz: str = "Europe/Berlin", country: str | None = "DE", subdiv: str | None = None, refund: str = "points", at: str = "2026-01-01T00:00:00Z") -> None:
-    """Register an account with one lot, in-process (the CLI path has tests of its own)."""
+def add_account(db: Database, address: str, points: int = 0, *, edition: str = "standard", tz: str = "Europe/Berlin", country: str | None = "DE", subdiv: str | None = None, refund: str = "points", at: str | None = None) -> None:
+    """Register an account with one lot, in-process (the CLI path has tests of its own).
+
+    Without ``at`` the lot is bought a day before the wall clock, for tests that talk to a
+    running daemon (which stamps arrivals with the real time).
+    """
+    from datetime import datetime, timedelta, timezone
+
     from gateway.clock import parse_instant
     from gateway.store import accounts, ledger
 
-    when = parse_instant(at)
+    when = parse_instant(at) if at else datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)
 
     def work(s):  # type: ignore[no-untyped-def]
         account = accounts.add_account(s, address, name=address.split("@")[0].title(), edition=edition, tz=tz, country=country, subdiv=subdiv, refund=refund, at=when)
