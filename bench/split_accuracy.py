@@ -1,4 +1,4 @@
-"""Accuracy of issue splitting (POLICY.md P2) on the labelled set in bench/data/split_eval.jsonl.
+"""Accuracy of issue splitting (POLICY.md P2) on the labelled sets in bench/data/split_eval*.jsonl.
 
 Run as ``python bench/split_accuracy.py [--rules DIR] [--show-errors]``. For each split
 (``dev`` is for tuning ``rules/splitting.toml``, ``test`` is held out) it reports precision
@@ -59,28 +59,40 @@ def evaluate(items: list[dict], rules: SplitRules | None) -> dict[str, float]:
     }
 
 
+DATA = ROOT / "bench" / "data"
+# The composed set and the real set (public support requests, bench/data/split_eval_real.jsonl);
+# each is reported on its own, dev and test apart.
+DEFAULT_SETS = (DATA / "split_eval.jsonl", DATA / "split_eval_real.jsonl")
+
+
+def load_items(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=Path, default=ROOT / "rules")
-    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data" / "split_eval.jsonl")
+    parser.add_argument("--data", type=Path, action="append", help="a labelled set (repeatable); default: composed and real")
     parser.add_argument("--show-errors", action="store_true", help="print the items the splitter gets wrong")
     args = parser.parse_args(argv)
     rules = load_split_rules(args.rules)
-    items = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    print(f"{'split':5} {'system':12} {'items':>5} {'comb.':>5} {'prec.':>6} {'recall':>6} {'count':>6} {'points':>6} {'FP':>3} {'FN':>3}")
-    for split in ("dev", "test"):
-        part = [i for i in items if i["split"] == split]
-        for name, r in (("never-split", None), ("splitter", rules)):
-            m = evaluate(part, r)
-            print(
-                f"{split:5} {name:12} {m['items']:5d} {m['combined']:5d} {m['precision']:6.3f} {m['recall']:6.3f}"
-                f" {m['count_accuracy']:6.3f} {m['split_point_accuracy']:6.3f} {m['false_splits']:3d} {m['missed']:3d}"
-            )
-        if args.show_errors:
-            for item in part:
-                result = split_issues(item["text"], rules)
-                if len(result.issues) != item["n_issues"]:
-                    print(f"  {item['id']} {item['kind']}: gold {item['n_issues']} got {len(result.issues)}")
+    print(f"{'set':10} {'split':5} {'system':12} {'items':>5} {'comb.':>5} {'prec.':>6} {'recall':>6} {'count':>6} {'points':>6} {'FP':>3} {'FN':>3}")
+    for path in args.data or DEFAULT_SETS:
+        items = load_items(path)
+        name_of_set = path.stem.removeprefix("split_eval").strip("_") or "composed"
+        for split in ("dev", "test"):
+            part = [i for i in items if i["split"] == split]
+            for name, r in (("never-split", None), ("splitter", rules)):
+                m = evaluate(part, r)
+                print(
+                    f"{name_of_set:10} {split:5} {name:12} {m['items']:5d} {m['combined']:5d} {m['precision']:6.3f} {m['recall']:6.3f}"
+                    f" {m['count_accuracy']:6.3f} {m['split_point_accuracy']:6.3f} {m['false_splits']:3d} {m['missed']:3d}"
+                )
+            if args.show_errors:
+                for item in part:
+                    result = split_issues(item["text"], rules)
+                    if len(result.issues) != item["n_issues"]:
+                        print(f"  {item['id']} {item['kind']}: gold {item['n_issues']} got {len(result.issues)} {item['source']}")
     return 0
 
 

@@ -20,7 +20,9 @@ from typing import Any
 __all__ = ["Signal", "SplitRules", "SplitResult", "split_issues", "SIGNAL_KINDS"]
 
 # What each kind of signal does; docs/splitting.md explains them.
-SIGNAL_KINDS: tuple[str, ...] = ("boundary", "list", "list_lead", "step", "veto", "problem", "topic", "question")
+SIGNAL_KINDS: tuple[str, ...] = (
+    "boundary", "list", "list_lead", "step", "veto", "problem", "topic", "question", "preamble",
+)
 
 
 @dataclass(frozen=True)
@@ -324,9 +326,15 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
     issue_segs = segs
     first_prose = _prose(text, lines, *segs[0])
     opens_list = bool(accepted) and any(f["kind"] == "list" for f in cands[accepted[0]].fired)
-    # The first part is a shared preamble when it leads into a list, or when, greeting aside,
-    # it is too short to be a problem ("Hi team," / "Dear support, a question:").
-    substance = _GREETING.sub("", first_prose).strip()
+    # The first part is a shared preamble when it leads into a list, or when, greeting and
+    # generic pleas aside, it is too short to be a problem ("Hi team," / "Dear support, a question:").
+    substance = _GREETING.sub("", first_prose)
+    # A generic plea ("can you give me a little help here?") asks for help with what follows;
+    # like a greeting it states no problem of its own.
+    for plea in rules.of_kind("preamble"):
+        if plea.pattern is not None:
+            substance = plea.pattern.sub("", substance)
+    substance = substance.strip()
     if len(segs) > 1 and (opens_list or len(substance) < rules.min_issue_chars):
         preamble = text[segs[0][0]: segs[0][1]].strip()
         issue_segs = segs[1:]
