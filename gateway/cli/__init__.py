@@ -53,13 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # a command group not built yet is simply absent
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

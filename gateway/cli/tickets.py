@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.cli.common import emit_json, instant
+from gateway.cli.ticket_actions import register_actions
 from gateway.cli.context import CliContext
 from gateway.clock import iso_utc
 from gateway.errors import UserError
@@ -30,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     respond.add_argument("number", type=int)
     respond.add_argument("--at", metavar="ISO8601")
     respond.set_defaults(handler=run_respond)
+    # The technicians' actions (close, bug, decline, split, open --channel phone, ...),
+    # the same implementation as their #commands by mail.
+    register_actions(s)
 
 
 def summary(s: Session, t: Ticket) -> dict[str, Any]:
