@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -79,3 +80,16 @@ def wait_for(predicate, what: str, deadline: float = 30.0, served: Served | None
         time.sleep(0.1)
     extra = f"\nserve log:\n{served.log.read_text()}" if served else ""
     raise AssertionError(f"timed out waiting for {what}{extra}")
+
+
+def support_message(sender: str, subject: str, msgid: str, body: str, **headers: str) -> EmailMessage:
+    """A customer's plain-text message to the desk (header names: underscores for dashes)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "support@example.com"
+    msg["Subject"] = subject
+    msg["Message-ID"] = msgid
+    for key, value in headers.items():
+        msg[key.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg

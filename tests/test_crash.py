@@ -15,9 +15,13 @@ from gateway.store import ledger
 from gateway.store.db import Database
 from gateway.store.models import Inbound, Outbox, Ticket
 from tests.conftest import add_account, config_mapping, free_port, write_config
-from tests.daemon import start_serve, wait_for
+from tests.daemon import start_serve, support_message, wait_for
 
 N = 30
+
+
+def crash_message(n: int) -> EmailMessage:
+    return support_message("crash@customer.example", f"Crash case {n}", f"<crash-{n}@customer.example>", f"The Scalix server fails with error {n}.")
 
 
 def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(db: Database, db_url: str, tmp_path: Path) -> None:
@@ -31,13 +35,7 @@ def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(db: Database, db_url
         try:
             with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
                 for n in range(N):
-                    msg = EmailMessage()
-                    msg["From"] = "crash@customer.example"
-                    msg["To"] = "support@example.com"
-                    msg["Subject"] = f"Crash case {n}"
-                    msg["Message-ID"] = f"<crash-{n}@customer.example>"
-                    msg.set_content(f"The Scalix server fails with error {n}.")
-                    smtp.send_message(msg)
+                    smtp.send_message(crash_message(n))
                     accepted.append(n)
         except (smtplib.SMTPException, OSError):
             pass  # the daemon died under us: what was not accepted is the client's to resend
@@ -59,13 +57,7 @@ def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(db: Database, db_url
             for n in range(N):
                 if n in accepted:
                     continue
-                msg = EmailMessage()
-                msg["From"] = "crash@customer.example"
-                msg["To"] = "support@example.com"
-                msg["Subject"] = f"Crash case {n}"
-                msg["Message-ID"] = f"<crash-{n}@customer.example>"
-                msg.set_content(f"The Scalix server fails with error {n}.")
-                smtp.send_message(msg)
+                smtp.send_message(crash_message(n))
 
         def all_sent() -> bool:
             with db.session() as s:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import smtplib
 import threading
 from datetime import datetime, timezone
-from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -17,7 +16,7 @@ from gateway.store import accounts, ledger
 from gateway.store.db import Database
 from gateway.store.models import Inbound, Ticket
 from tests.conftest import add_account, config_mapping, free_port, run_cli, write_config
-from tests.daemon import start_serve, wait_for
+from tests.daemon import start_serve, support_message, wait_for
 
 
 def test_two_processes_never_overspend(db: Database, db_url: str, tmp_path: Path) -> None:
@@ -31,13 +30,7 @@ def test_two_processes_never_overspend(db: Database, db_url: str, tmp_path: Path
         def send(port: int, start: int) -> None:
             with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
                 for n in range(start, 40, 2):
-                    msg = EmailMessage()
-                    msg["From"] = "busy@customer.example"
-                    msg["To"] = "support@example.com"
-                    msg["Subject"] = f"Problem number {n}"
-                    msg["Message-ID"] = f"<busy-{n}@customer.example>"
-                    msg.set_content(f"The Scalix server fails with error {n} when starting.")
-                    smtp.send_message(msg)
+                    smtp.send_message(support_message("busy@customer.example", f"Problem number {n}", f"<busy-{n}@customer.example>", f"The Scalix server fails with error {n} when starting."))
 
         threads = [threading.Thread(target=send, args=(port, i)) for i, port in enumerate(ports)]
         for t in threads:

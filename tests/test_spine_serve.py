@@ -4,7 +4,6 @@ from __future__ import annotations
 import email
 import mailbox
 import smtplib
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,7 @@ from gateway.store import accounts, ledger
 from gateway.store.db import Database
 from gateway.store.models import Inbound, Outbox, Ticket
 from tests.conftest import add_account, config_mapping, free_port, write_config
-from tests.daemon import Served, start_serve, wait_for
-
-
-def message(sender: str, subject: str, body: str, msgid: str, **headers: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "support@example.com"
-    msg["Subject"] = subject
-    msg["Message-ID"] = msgid
-    for key, value in headers.items():
-        msg[key.replace("_", "-")] = value
-    msg.set_content(body)
-    return msg
+from tests.daemon import Served, start_serve, support_message, wait_for
 
 
 @pytest.fixture
@@ -65,7 +52,7 @@ def tickets(srv: Served) -> list[dict]:
 
 
 def test_mail_opens_ticket_charges_and_acknowledges(served: Served, tmp_path: Path) -> None:
-    msg = message("Alice <alice@customer.example>", "Scalix server will not start", "Since the upgrade the server does not start.", "<m1@customer.example>")
+    msg = support_message("Alice <alice@customer.example>", "Scalix server will not start", "<m1@customer.example>", "Since the upgrade the server does not start.")
     with smtplib.SMTP("127.0.0.1", served.smtp_port) as smtp:
         refused = smtp.send_message(msg)
     assert refused == {}
@@ -89,7 +76,7 @@ def test_mail_opens_ticket_charges_and_acknowledges(served: Served, tmp_path: Pa
 
 
 def test_lmtp_answers_once_per_recipient(served: Served) -> None:
-    msg = message("Alice <alice@customer.example>", "Mobile sync", "Scalix Mobile stopped syncing.", "<lmtp1@customer.example>")
+    msg = support_message("Alice <alice@customer.example>", "Mobile sync", "<lmtp1@customer.example>", "Scalix Mobile stopped syncing.")
     with smtplib.LMTP("127.0.0.1", served.lmtp_port) as lmtp:
         lmtp.ehlo_or_helo_if_needed()
         code, _ = lmtp.docmd("MAIL FROM:<alice@customer.example>")
@@ -107,7 +94,7 @@ def test_lmtp_answers_once_per_recipient(served: Served) -> None:
 
 def test_insufficient_points_opens_nothing_and_tells_the_customer(served: Served, tmp_path: Path) -> None:
     with smtplib.SMTP("127.0.0.1", served.smtp_port) as smtp:
-        smtp.send_message(message("poor@customer.example", "Help", "The server crashes on start.", "<p1@customer.example>"))
+        smtp.send_message(support_message("poor@customer.example", "Help", "<p1@customer.example>", "The server crashes on start."))
     notices = wait_for(lambda: [m for m in maildir_messages(tmp_path) if m["To"] == "poor@customer.example"], "the notice", served=served)
     assert tickets(served) == []
     assert balance(served, "poor@customer.example") == 5
@@ -118,7 +105,7 @@ def test_insufficient_points_opens_nothing_and_tells_the_customer(served: Served
 def test_unknown_sender_gets_no_ticket_and_a_limited_notice(served: Served, tmp_path: Path) -> None:
     with smtplib.SMTP("127.0.0.1", served.smtp_port) as smtp:
         for i in range(8):
-            smtp.send_message(message("stranger@else.example", f"hello {i}", "Please help.", f"<s{i}@else.example>"))
+            smtp.send_message(support_message("stranger@else.example", f"hello {i}", f"<s{i}@else.example>", "Please help."))
     wait_for(lambda: _stored(served) == 8, "all eight processed", served=served)
     assert tickets(served) == []
     notices = [o for o in outbox_json(served) if o["to"] == "stranger@else.example"]
@@ -127,8 +114,8 @@ def test_unknown_sender_gets_no_ticket_and_a_limited_notice(served: Served, tmp_
 
 def test_auto_reply_gets_no_answer(served: Served) -> None:
     with smtplib.SMTP("127.0.0.1", served.smtp_port) as smtp:
-        smtp.send_message(message("alice@customer.example", "Out of office", "I am away.", "<ooo@customer.example>", Auto_Submitted="auto-replied"))
-        smtp.send_message(message("alice@customer.example", "Newsletter", "News.", "<list@customer.example>", Precedence="bulk"))
+        smtp.send_message(support_message("alice@customer.example", "Out of office", "<ooo@customer.example>", "I am away.", Auto_Submitted="auto-replied"))
+        smtp.send_message(support_message("alice@customer.example", "Newsletter", "<list@customer.example>", "News.", Precedence="bulk"))
     wait_for(lambda: _stored(served) == 2, "both processed", served=served)
     assert tickets(served) == []
     assert outbox_json(served) == []
@@ -142,7 +129,7 @@ def _stored(srv: Served) -> int:
 
 
 def test_oversized_message_is_refused_with_552(served: Served) -> None:
-    big = message("alice@customer.example", "big", "x", "<big@customer.example>")
+    big = support_message("alice@customer.example", "big", "<big@customer.example>", "x")
     big.add_attachment(b"\0" * (30 * 1024 * 1024), maintype="application", subtype="octet-stream", filename="dump.bin")
     with smtplib.SMTP("127.0.0.1", served.smtp_port) as smtp:
         with pytest.raises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) as info:
