@@ -73,7 +73,7 @@ def test_imap_without_tls_is_refused_for_a_remote_host(tmp_path: Path) -> None:
 
 def test_cli_reports_config_errors_with_exit_78(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace('name = "Example Support"', "name = 7"))
-    proc = run_cli(path, "ticket", "list", check=False)
+    proc = run_cli(path, "ticket", "list", check=False, child=True)
     assert proc.returncode == 78
     assert f"{path}: desk.name: expected str" in proc.stderr.decode()
 

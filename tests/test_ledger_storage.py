@@ -119,5 +119,5 @@ def test_verify_detects_a_tampered_lot(cfg: Path, db: Database) -> None:
 
     run_cli(cfg, "points", "buy", "acme@customer.example", "10", "--at", "2026-02-01T00:00:00Z")
     db.write(lambda s: s.execute(update(Lot).values(remaining=99)))
-    proc = run_cli(cfg, "points", "verify", check=False)
+    proc = run_cli(cfg, "points", "verify", check=False, child=True)
     assert proc.returncode == 1 and b"ledger says 10" in proc.stdout
