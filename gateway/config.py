@@ -7,6 +7,7 @@ key and what is expected, so the admin can fix the line without reading code.
 from __future__ import annotations
 
 import ipaddress
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -19,6 +20,14 @@ from gateway.errors import ConfigError
 
 # Where the shipped rules/ and templates/ live in a source checkout or editable install.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shipped(name: str) -> Path | None:
+    """The shipped ``rules`` or ``templates`` folder: in the checkout, else installed data."""
+    for candidate in (PROJECT_ROOT / name, Path(sys.prefix) / "share" / "ticket-gateway" / name):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -166,13 +175,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _resolve(base: Path, value: str, shipped: str) -> Path:
+def _resolve(base: Path, value: str, name: str) -> Path:
     """Paths are relative to the config file; fall back to the shipped folder of that name."""
     path = Path(value)
     if not path.is_absolute():
         path = base / path
-    if not path.exists() and Path(value).name == shipped and (PROJECT_ROOT / shipped).is_dir():
-        return PROJECT_ROOT / shipped
+    fallback = shipped(name)
+    if not path.exists() and Path(value).name == name and fallback is not None:
+        return fallback
     return path
 
 

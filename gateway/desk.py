@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.config import PROJECT_ROOT, Config
+from gateway.config import Config, shipped
 from gateway.outbound.render import Renderer
 from gateway.policy.calendar import BusinessCalendar
 from gateway.policy.splitting import SplitRules
@@ -46,10 +46,10 @@ class Desk:
 
 def template_path(config: Config) -> list[Path]:
     """The admin's templates first, then the shipped ones, so any file can be overridden."""
-    shipped = PROJECT_ROOT / "templates"
+    default = shipped("templates")
     paths = [config.templates_dir]
-    if shipped.resolve() != config.templates_dir.resolve() and shipped.is_dir():
-        paths.append(shipped)
+    if default is not None and default.resolve() != config.templates_dir.resolve():
+        paths.append(default)
     return paths
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.clock import SystemClock
-from gateway.config import PROJECT_ROOT, Config, load_config
+from gateway.config import Config, load_config, shipped
 from gateway.rulebook.numbers import PolicyNumbers, load_numbers
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class CliContext:
     def rules_dir(self) -> Path:
         """The configured rules folder, or the shipped one when no config is given."""
         if self.config_file is None:
-            return Path(os.environ.get("TICKET_GATEWAY_RULES", PROJECT_ROOT / "rules"))
+            return Path(os.environ.get("TICKET_GATEWAY_RULES") or shipped("rules") or "rules")
         return self.config.rules_dir
 
     @cached_property
