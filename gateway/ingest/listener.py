@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway.clock import Clock
 from gateway.ingest.store import store_raw
-from gateway.pipeline.thread import find_by_token, token_from
+from gateway.pipeline.thread import address_token_known, token_from
 from gateway.store.db import Database
 
 log = logging.getLogger("gateway.ingest")
@@ -35,7 +35,7 @@ class IntakeHandler:
 
     def _token_ok(self, token: str) -> bool:
         with self.db.session() as s:
-            return find_by_token(s, token) is not None
+            return address_token_known(s, token)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
         addr = address.strip().lower()

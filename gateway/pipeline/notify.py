@@ -45,6 +45,7 @@ def notify(
     in_reply_to: str | None = None,
     limited: bool = False,
     automatic: bool = True,
+    reply_to: str | None = None,
     kind: str = "automatic",
     **context: Any,
 ) -> Outbox | None:
@@ -60,13 +61,12 @@ def notify(
     rendered = desk.renderer.render(event, desk=cfg, numbers=desk.numbers, ticket=ticket, **context)
     subject = rendered.subject
     refs: list[str] = []
-    reply_to = None
     if ticket is not None:
         tag = f"[#{ticket.number}]"
         if tag not in subject:
             subject = f"{tag} {subject}"
         refs = thread_ids(s, ticket)
-        reply_to = desk.token_address(ticket.token)
+        reply_to = reply_to or desk.token_address(ticket.token)
         if in_reply_to is None and refs:
             in_reply_to = refs[-1]
     if in_reply_to and in_reply_to not in refs:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from gateway.pipeline.work import Work
 from gateway.store.accounts import is_contact
-from gateway.store.models import Ticket, TicketMessage
+from gateway.store.models import Hold, Ticket, TicketMessage
 
 TAG_RE = re.compile(r"\[#(\d{1,12})\]")
 
@@ -29,6 +29,13 @@ def token_from(address: str, desk_address: str) -> str | None:
 
 def find_by_token(s: Session, token: str) -> Ticket | None:
     return s.scalar(select(Ticket).where(Ticket.token == token))
+
+
+def address_token_known(s: Session, token: str) -> bool:
+    """Is ``token`` a ticket's reply token or a pending confirmation's? (RCPT check)"""
+    if find_by_token(s, token) is not None:
+        return True
+    return s.scalar(select(Hold.id).where(Hold.token == token, Hold.status == "confirm")) is not None
 
 
 def _allowed(w: Work, ticket: Ticket) -> bool:

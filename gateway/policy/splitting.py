@@ -326,6 +326,12 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
     issue_segs = segs
     first_prose = _prose(text, lines, *segs[0])
     opens_list = bool(accepted) and any(f["kind"] == "list" for f in cands[accepted[0]].fired)
+    # A list that opens the text (no lead-in, no greeting): its first item is an issue, not
+    # a preamble ("1. Outlook connector crashes ...\n2. How do I move a mailbox ...").
+    first_is_item = any(
+        not text[:p].strip() and any(f["kind"] == "list" and f["weight"] > 0 for f in c.fired)
+        for p, c in cands.items()
+    )
     # The first part is a shared preamble when it leads into a list, or when, greeting and
     # generic pleas aside, it is too short to be a problem ("Hi team," / "Dear support, a question:").
     substance = _GREETING.sub("", first_prose)
@@ -335,7 +341,7 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         if plea.pattern is not None:
             substance = plea.pattern.sub("", substance)
     substance = substance.strip()
-    if len(segs) > 1 and (opens_list or len(substance) < rules.min_issue_chars):
+    if len(segs) > 1 and not first_is_item and (opens_list or len(substance) < rules.min_issue_chars):
         preamble = text[segs[0][0]: segs[0][1]].strip()
         issue_segs = segs[1:]
     if len(issue_segs) > rules.max_issues:

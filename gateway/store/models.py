@@ -217,8 +217,10 @@ class Hold(Base):
     logged_at: Mapped[datetime]
     hold_until: Mapped[datetime]
     points_needed: Mapped[int]
-    status: Mapped[str] = mapped_column(String(20))  # held, opened, lapsed
+    status: Mapped[str] = mapped_column(String(20))  # held, confirm, opened, lapsed
     resolved_at: Mapped[datetime | None]
+    # P8 "confirm": the secret of the confirmation address support+c<token>@domain.
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Outbox(Base):
