@@ -1,6 +1,7 @@
 """Configuration errors name the file, the key and the fix (issue 2)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from gateway.config import load_config
 from gateway.errors import ConfigError
 from gateway.rulebook.numbers import load_numbers
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, config_mapping, run_cli, write_config
 
 GOOD = """
 [database]
@@ -87,3 +88,16 @@ def test_policy_numbers_are_validated(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_numbers(tmp_path)
     assert "09:00" in info.value.fix
+
+
+def test_quarantined_message_is_kept_with_its_reason_and_can_be_retried(db_url: str, tmp_path: Path) -> None:
+    path = write_config(tmp_path / "gateway.toml", config_mapping(db_url, tmp_path))
+    not_mail = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 an Outlook .msg file, not RFC 5322"
+    out = json.loads(run_cli(path, "ingest", "-", "--json", input=not_mail).stdout)
+    assert out["outcome"] == "quarantined" and "Outlook .msg" in out["reason"]
+    [row] = json.loads(run_cli(path, "inbound", "list", "--status", "quarantined", "--json").stdout)
+    assert row["reason"] == out["reason"]
+    assert run_cli(path, "inbound", "show", str(row["id"]), "--raw").stdout == not_mail
+    again = json.loads(run_cli(path, "inbound", "retry", str(row["id"]), "--json").stdout)
+    assert again["outcome"] == "quarantined"
+    assert json.loads(run_cli(path, "status", "--json").stdout)["queues"]["quarantined"] == 1

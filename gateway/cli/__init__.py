@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.cli.points",
     "gateway.cli.tickets",
     "gateway.cli.outbox",
+    "gateway.cli.inbound",
     "gateway.cli.tick",
     "gateway.cli.explain",
     "gateway.cli.sla",
