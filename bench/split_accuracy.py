@@ -60,9 +60,12 @@ def evaluate(items: list[dict], rules: SplitRules | None) -> dict[str, float]:
 
 
 DATA = ROOT / "bench" / "data"
-# The composed set and the real set (public support requests, bench/data/split_eval_real.jsonl);
-# each is reported on its own, dev and test apart.
-DEFAULT_SETS = (DATA / "split_eval.jsonl", DATA / "split_eval_real.jsonl")
+# The composed set and the real set (public support requests, bench/data/split_eval_real*.jsonl,
+# read together); each set is reported on its own, dev and test apart.
+DEFAULT_SETS: dict[str, tuple[Path, ...]] = {
+    "composed": (DATA / "split_eval.jsonl",),
+    "real": (DATA / "split_eval_real.jsonl", DATA / "split_eval_real2.jsonl"),
+}
 
 
 def load_items(path: Path) -> list[dict]:
@@ -77,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rules = load_split_rules(args.rules)
     print(f"{'set':10} {'split':5} {'system':12} {'items':>5} {'comb.':>5} {'prec.':>6} {'recall':>6} {'count':>6} {'points':>6} {'FP':>3} {'FN':>3}")
-    for path in args.data or DEFAULT_SETS:
-        items = load_items(path)
-        name_of_set = path.stem.removeprefix("split_eval").strip("_") or "composed"
+    sets = {p.stem: (p,) for p in args.data} if args.data else DEFAULT_SETS
+    for name_of_set, paths in sets.items():
+        items = [item for path in paths for item in load_items(path)]
         for split in ("dev", "test"):
             part = [i for i in items if i["split"] == split]
             for name, r in (("never-split", None), ("splitter", rules)):
