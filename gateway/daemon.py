@@ -104,6 +104,10 @@ class Daemon:
             await _wait(self.work_ready, self.stopping, WORKER_POLL_SECONDS)
 
     async def _sender(self) -> None:
+        try:
+            await asyncio.to_thread(self.sender.recover)
+        except Exception:
+            log.exception("outbox recovery failed")
         while not self.stopping.is_set():
             try:
                 await self.sender.flush()

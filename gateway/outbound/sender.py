@@ -2,11 +2,15 @@
 
 A row is claimed by pushing its ``next_attempt_at`` forward in a short transaction, so two
 processes never send one row at once and a crash mid-send retries it later with the same
-bytes. 4xx and connection errors back off exponentially; 5xx is recorded as failed.
+bytes. A restarted daemon takes back at once the claims of dead processes on its own host
+(:meth:`OutboxSender.recover`); others wait out the claim. 4xx and connection errors back
+off exponentially; 5xx is recorded as failed.
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -20,6 +24,18 @@ log = logging.getLogger("gateway.outbound")
 
 CLAIM_SECONDS = 300
 MAX_ATTEMPTS = 12
+HOST = socket.gethostname()
+HOLDER = f"{HOST}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def backoff(attempts: int) -> timedelta:
@@ -44,13 +60,28 @@ class OutboxSender:
                 res = s.execute(
                     update(Outbox)
                     .where(Outbox.id == oid, Outbox.status == "pending", due)
-                    .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS), attempts=Outbox.attempts + 1)
+                    .values(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS), attempts=Outbox.attempts + 1, claimed_by=HOLDER)
                 )
                 if res.rowcount == 1:
                     claimed.append(oid)
             return claimed
 
         return self.db.write(work)
+
+    def recover(self) -> int:
+        """Make rows claimed by dead sender processes on this host due again; return how many."""
+
+        def work(s):  # type: ignore[no-untyped-def]
+            rows = s.execute(select(Outbox.id, Outbox.claimed_by).where(Outbox.status == "pending", Outbox.claimed_by.like(f"{HOST}:%"))).all()
+            dead = [oid for oid, holder in rows if holder != HOLDER and not _alive(int(holder.rpartition(":")[2] or 0))]
+            if dead:
+                s.execute(update(Outbox).where(Outbox.id.in_(dead)).values(next_attempt_at=self.clock.now(), claimed_by=None))
+            return len(dead)
+
+        taken = self.db.write(work)
+        if taken:
+            log.warning("outbox: %d messages claimed by a process that died are due again", taken)
+        return taken
 
     async def flush(self, *, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
         """Deliver every due row once; return counts of sent, retried, failed."""
@@ -82,7 +113,7 @@ class OutboxSender:
         return counts
 
     def _finish(self, oid: int, status: str, error: str | None, retry_at: datetime | None, sent_at: datetime | None = None) -> None:
-        values: dict[str, object] = {"status": status, "last_error": error}
+        values: dict[str, object] = {"status": status, "last_error": error, "claimed_by": None}
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
         if sent_at is not None:

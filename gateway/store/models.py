@@ -243,6 +243,7 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # host:pid of the sender trying it
 
 
 class AutoReply(Base):
