@@ -90,7 +90,7 @@ class Daemon:
     async def _worker(self) -> None:
         while not self.stopping.is_set():
             try:
-                done = await asyncio.to_thread(self.pipeline.process_pending, 50)
+                done = await asyncio.to_thread(self.pipeline.process_pending, 50, self.stopping.is_set)
             except RetryLater as exc:
                 log.warning("pipeline: temporary failure, retrying: %s", exc)
                 done = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,8 +38,14 @@ class Pipeline:
         with self.db.session() as s:
             return list(s.scalars(select(Inbound.id).where(Inbound.status == "new").order_by(Inbound.received_at, Inbound.id).limit(limit)))
 
-    def process_pending(self, limit: int = 100) -> list[tuple[int, Outcome]]:
-        return [(i, self.process(i)) for i in self.pending(limit)]
+    def process_pending(self, limit: int = 100, should_stop: Callable[[], bool] = lambda: False) -> list[tuple[int, Outcome]]:
+        """Process stored messages in arrival order; stop between messages when asked to."""
+        done = []
+        for inbound_id in self.pending(limit):
+            if should_stop():
+                break
+            done.append((inbound_id, self.process(inbound_id)))
+        return done
 
     def process(self, inbound_id: int) -> Outcome:
         """Process one stored message, or return its recorded outcome if already done."""
