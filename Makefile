@@ -21,6 +21,6 @@ run: $(BIN)/ticket-gateway gateway.toml
 
 test: $(BIN)/ticket-gateway
 	$(BIN)/ticket-gateway rules check
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 check: test
