@@ -130,3 +130,21 @@ def test_balance_by_mail_and_expiry_warning_once_per_lot(cfg: Path) -> None:
         run_cli(cfg, "tick", "--now", now)
     warnings = [o for o in outbox(cfg) if o["event"] == "expiry_warning"]
     assert len(warnings) == 1 and "40 support points expire on 2027-11-01" in warnings[0]["subject"]
+
+
+def test_attachments_go_with_every_ticket_of_a_split(cfg: Path) -> None:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "acme@customer.example"
+    msg["To"] = "support@example.com"
+    msg["Subject"] = "Two things, logs attached"
+    msg["Message-ID"] = "<pol-att@customer.example>"
+    msg.set_content("Hello,\n\n1. IMAP sync fails on the Scalix server since the upgrade, clients show error 500.\n2. How do I set up LDAP authentication for Scalix Web Access?\n\nThanks")
+    msg.add_attachment(b"log line\n", maintype="text", subtype="plain", filename="server.log")
+    out = json.loads(run_cli(cfg, "ingest", "-", "--received-at", AT, "--json", input=msg.as_bytes()).stdout)
+    assert out["outcome"] == "opened" and len(out["tickets"]) == 2
+    for number in out["tickets"]:
+        show = json.loads(run_cli(cfg, "ticket", "show", str(number), "--json").stdout)
+        [first] = [m for m in show["messages"] if m["direction"] == "in"]
+        assert [a["filename"] for a in first["attachments"]] == ["server.log"]

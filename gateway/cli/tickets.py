@@ -13,7 +13,9 @@ from gateway.cli.context import CliContext
 from gateway.clock import iso_utc
 from gateway.errors import UserError
 from gateway.pipeline.tickets import find_ticket
-from gateway.store.models import Account, Ticket, TicketEvent, TicketMessage
+from gateway.errors import Quarantine
+from gateway.pipeline.parse import parse_message
+from gateway.store.models import Account, Inbound, Ticket, TicketEvent, TicketMessage
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -72,7 +74,10 @@ def _number(s: Session, ticket_id: int | None) -> int | None:
 def detail(s: Session, t: Ticket) -> dict[str, Any]:
     data = summary(s, t)
     data["messages"] = [
-        {"at": iso_utc(m.at), "direction": m.direction, "kind": m.kind, "sender": m.sender, "subject": m.subject, "message_id": m.message_id}
+        {
+            "at": iso_utc(m.at), "direction": m.direction, "kind": m.kind, "sender": m.sender, "subject": m.subject,
+            "message_id": m.message_id, "inbound": m.inbound_id, "attachments": _attachments(s, m.inbound_id),
+        }
         for m in s.scalars(select(TicketMessage).where(TicketMessage.ticket_id == t.id).order_by(TicketMessage.id))
     ]
     data["history"] = [
@@ -81,6 +86,20 @@ def detail(s: Session, t: Ticket) -> dict[str, Any]:
     ]
     data["explanation"] = t.explanation
     return data
+
+
+def _attachments(s: Session, inbound_id: int | None) -> list[dict[str, Any]]:
+    """The attachments of a stored message; every ticket of a split links the same message."""
+    if inbound_id is None:
+        return []
+    row = s.get(Inbound, inbound_id)
+    if row is None:
+        return []
+    try:
+        msg = parse_message(row.raw)
+    except Quarantine:
+        return []
+    return [{"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in msg.attachments]
 
 
 def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
