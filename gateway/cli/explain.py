@@ -15,7 +15,7 @@ from gateway.cli.common import emit_json, instant, setup_logging
 from gateway.cli.context import CliContext
 from gateway.errors import Quarantine
 from gateway.ingest.store import dedup_key
-from gateway.pipeline.chain import DEFAULT_CHAIN
+from gateway.pipeline.chain import DEFAULT_CHAIN, run_stages
 from gateway.pipeline.outcome import Outcome
 from gateway.pipeline.parse import parse_message
 from gateway.pipeline.work import Work
@@ -42,15 +42,7 @@ def dry_run(s: Session, ctx: CliContext, raw: bytes, received_at) -> tuple[Outco
     s.add(row)
     s.flush()
     w = Work(s=s, desk=ctx.desk, inbound=row, msg=msg, logged_at=received_at)
-    outcome: Outcome | None = None
-    stage_name = None
-    for name, stage in DEFAULT_CHAIN:
-        outcome = stage(w)
-        if outcome is not None:
-            stage_name = name
-            break
-    outcome = outcome or Outcome("ignored", reason="no stage decided")
-    w.decision["stage"] = stage_name
+    outcome = run_stages(w, DEFAULT_CHAIN) or Outcome("ignored", reason="no stage decided")
     return outcome, w.decision
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.cli.common import emit_json, instant
 from gateway.cli.context import CliContext
+from gateway.cli.tickets import ticket_number
 from gateway.clock import iso_utc
 from gateway.errors import UserError
 from gateway.pipeline.credit import credit_ticket_and_notify
@@ -119,7 +120,7 @@ def run_statement(args: argparse.Namespace, ctx: CliContext) -> int:
             running += e.points
             rows.append({
                 "at": iso_utc(e.at), "kind": e.kind, "points": e.points, "balance": running,
-                "ticket": _ticket_number(s, e.ticket_id), "reason": e.reason, "actor": e.actor,
+                "ticket": ticket_number(s, e.ticket_id), "reason": e.reason, "actor": e.actor,
                 "lots": [{"lot": p.lot_id, "points": p.points} for p in e.parts],
                 **({"refund_points": e.refund_points} if e.kind == "refund_request" else {}),
             })
@@ -131,14 +132,6 @@ def run_statement(args: argparse.Namespace, ctx: CliContext) -> int:
             detail = " ".join(filter(None, [f"#{r['ticket']}" if r["ticket"] else "", r["reason"] or "", f"by {r['actor']}" if r["actor"] else ""]))
             print(f"{r['at']:20}  {r['kind']:14} {r['points']:>+7} {r['balance']:>8}  {detail}")
     return 0
-
-
-def _ticket_number(s, ticket_id: int | None) -> int | None:  # type: ignore[no-untyped-def]
-    if ticket_id is None:
-        return None
-    from gateway.store.models import Ticket
-
-    return s.get(Ticket, ticket_id).number
 
 
 def run_credit(args: argparse.Namespace, ctx: CliContext) -> int:

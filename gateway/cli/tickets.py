@@ -55,8 +55,8 @@ def summary(s: Session, t: Ticket) -> dict[str, Any]:
         "first_response_at": iso_utc(t.first_response_at),
         "closed_at": iso_utc(t.closed_at),
         "first_closed_at": iso_utc(t.first_closed_at),
-        "parent": _number(s, t.parent_id),
-        "previous": _number(s, t.previous_id),
+        "parent": ticket_number(s, t.parent_id),
+        "previous": ticket_number(s, t.previous_id),
         "product": t.product,
         "release": t.release,
         "category": t.category,
@@ -64,7 +64,8 @@ def summary(s: Session, t: Ticket) -> dict[str, Any]:
     }
 
 
-def _number(s: Session, ticket_id: int | None) -> int | None:
+def ticket_number(s: Session, ticket_id: int | None) -> int | None:
+    """The human number of a ticket row id (None stays None)."""
     if ticket_id is None:
         return None
     other = s.get(Ticket, ticket_id)

@@ -1,9 +1,10 @@
 """The chain: the stages a stored message passes, in order. The first outcome ends it."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gateway.pipeline import balance_request, charge, confirm, conversation, guard, read_text, scope, sender_account, split
+from gateway.errors import Quarantine
 from gateway.pipeline.outcome import Outcome
 from gateway.pipeline.work import Work
 
@@ -21,3 +22,25 @@ DEFAULT_CHAIN: tuple[tuple[str, Stage], ...] = (
     ("trust", confirm.gate),  # P8: an unauthenticated sender confirms before points are spent
     ("charge", charge.run),  # open and charge, or hold for points
 )
+
+
+def stages_from(name: str) -> tuple[tuple[str, Stage], ...]:
+    """The default chain from the stage called ``name`` on."""
+    names = [n for n, _ in DEFAULT_CHAIN]
+    return DEFAULT_CHAIN[names.index(name):]
+
+
+def run_stages(w: Work, stages: Sequence[tuple[str, Stage]]) -> Outcome | None:
+    """Run ``stages`` in order until one decides; record which one in the decision.
+
+    A stage that finds the message unprocessable raises Quarantine; that is its outcome.
+    """
+    for name, stage in stages:
+        try:
+            outcome = stage(w)
+        except Quarantine as exc:
+            outcome = Outcome("quarantined", reason=f"{name}: {exc}")
+        if outcome is not None:
+            w.decision.setdefault("stage", name)
+            return outcome
+    return None

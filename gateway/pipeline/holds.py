@@ -34,14 +34,9 @@ def open_held(s: Session, desk: Desk, hold: Hold, account: Account, at: datetime
     msg = parse_message(inbound.raw)
     w = Work(s=s, desk=desk, inbound=inbound, msg=msg, logged_at=hold.logged_at, opened_at=at, account=by_address(s, msg.from_addr) or account)
     # The chain holds stages that release holds (confirm.py), so it is read here, not at import.
-    from gateway.pipeline.chain import DEFAULT_CHAIN
+    from gateway.pipeline.chain import run_stages, stages_from
 
-    names = [name for name, _ in DEFAULT_CHAIN]
-    outcome = None
-    for _, stage in DEFAULT_CHAIN[names.index(RELEASE_FROM):]:
-        outcome = stage(w)
-        if outcome is not None:
-            break
+    outcome = run_stages(w, stages_from(RELEASE_FROM))
     if outcome is None or outcome.outcome != "opened":
         return outcome
     hold.status, hold.resolved_at = "opened", at

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gateway.clock import Clock
 from gateway.desk import Desk
 from gateway.errors import Quarantine, RetryLater
-from gateway.pipeline.chain import DEFAULT_CHAIN, Stage
+from gateway.pipeline.chain import DEFAULT_CHAIN, Stage, run_stages
 from gateway.pipeline.outcome import Outcome
 from gateway.pipeline.parse import parse_message
 from gateway.pipeline.work import Work
@@ -77,17 +77,7 @@ class Pipeline:
         except Quarantine as exc:
             return self._finish(row, Outcome("quarantined", reason=str(exc)), status="quarantined")
         work = Work(s=s, desk=self.desk, inbound=row, msg=msg, logged_at=row.received_at)
-        outcome: Outcome | None = None
-        for name, stage in self.chain:
-            try:
-                outcome = stage(work)
-            except Quarantine as exc:
-                outcome = Outcome("quarantined", reason=f"{name}: {exc}")
-            if outcome is not None:
-                work.decision.setdefault("stage", name)
-                break
-        if outcome is None:
-            outcome = Outcome("ignored", reason="no stage decided")
+        outcome = run_stages(work, self.chain) or Outcome("ignored", reason="no stage decided")
         if work.decision:
             outcome.details.setdefault("decision", work.decision)
         status = {"quarantined": "quarantined", "held": "held"}.get(outcome.outcome, "done")
