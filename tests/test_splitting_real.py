@@ -6,7 +6,7 @@ regression that splits single-issue requests (charging twice) fails here.
 """
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -16,30 +16,25 @@ from gateway.policy.splitting import split_issues
 from gateway.rulebook.splitting import load_split_rules
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = (ROOT / "bench" / "data" / "split_eval_real.jsonl", ROOT / "bench" / "data" / "split_eval_real2.jsonl")
+DATA = tuple(ROOT / "bench" / "data" / f"split_eval_real{n}.jsonl" for n in ("", "2", "3"))
 
-# Precision is the policy target (a wrong split charges the customer twice). Recall is the
-# figure measured on the test part: 1 of its 4 combined requests (the second file added two
-# hard ones, headed sections); see docs/splitting.md. The target is 0.85.
+# Precision is the policy target (a wrong split charges the customer twice). Recall is held
+# to the figure measured on the test part (see docs/splitting.md); the target is 0.85.
 PRECISION_FLOOR = 0.95
 RECALL_FLOOR = 0.25
 
 
-# The texts are third-party writing and stay out of the repository (see bench/split_accuracy.py);
-# the floors are checked where someone has fetched them from the sources.
-LOCAL_TEXTS = ROOT / "bench" / "data" / "local" / "split_eval_real_texts.jsonl"
+def _bench():
+    """bench/split_accuracy.py: the same loading (texts checked against their hashes) and scoring."""
+    spec = importlib.util.spec_from_file_location("split_accuracy", ROOT / "bench" / "split_accuracy.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _items(split: str) -> list[dict]:
-    rows = [json.loads(line) for path in DATA for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["split"] == split]
-
-
-def _texts() -> dict[str, str]:
-    if not LOCAL_TEXTS.exists():
-        return {}
-    rows = [json.loads(line) for line in LOCAL_TEXTS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {r["id"]: r["text"] for r in rows}
+def _rows() -> list[dict]:
+    return [json.loads(line) for path in DATA for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -48,32 +43,28 @@ def rules():
 
 
 def test_real_set_is_labelled_with_sources() -> None:
-    rows = _items("dev") + _items("test")
-    assert len(rows) >= 145
+    rows = _rows()
+    assert len(rows) >= 150
+    assert sum(r["n_issues"] > 1 for r in rows) >= 15
     for r in rows:
         assert r["part"] == "real" and r["source"].startswith("https://") and "text" not in r
-        assert len(r["starts"]) == r["n_issues"]
+        assert r["split"] in ("dev", "test") and len(r["text_sha256"]) == 64
+        assert len(r["starts"]) == r["n_issues"] and (r["kind"] == "combined") == (r["n_issues"] > 1)
         assert all(0 <= a < b for a, b in zip(r["starts"], r["starts"][1:])), r["id"]
     assert len({r["source"] for r in rows}) == len(rows)
+    assert len({r["id"] for r in rows}) == len(rows)
 
 
-@pytest.mark.skipif(not _texts(), reason="the real set's texts are not fetched (bench/data/local/)")
+# The texts are third-party writing and stay out of the repository (bench/split_accuracy.py);
+# the floors are checked where someone has fetched them (bench/split_eval_import.py).
+@pytest.mark.skipif(not _bench().LOCAL_TEXTS.exists(), reason="the real set's texts are not fetched (bench/data/local/)")
 def test_real_test_part_precision_and_recall_floors(rules) -> None:
-    texts = _texts()
-    tp = fp = fn = 0
-    for item in _items("test"):
-        text = texts[item["id"]]
-        assert hashlib.sha256(text.encode()).hexdigest() == item["text_sha256"], item["id"]
-        pred = split_issues(text, rules).combined
-        gold = item["n_issues"] > 1
-        tp += pred and gold
-        fp += pred and not gold
-        fn += gold and not pred
-    assert tp + fn > 0, "the test part must contain combined requests"
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn)
-    assert precision >= PRECISION_FLOOR, f"precision {precision:.3f} (false splits: {fp})"
-    assert recall >= RECALL_FLOOR, f"recall {recall:.3f} (missed: {fn})"
+    bench = _bench()
+    items = [i for path in DATA for i in bench.load_items(path) if i["split"] == "test"]
+    scores = bench.evaluate(items, rules)
+    assert scores["combined"] > 0, "the test part must contain combined requests"
+    assert scores["precision"] >= PRECISION_FLOOR, scores
+    assert scores["recall"] >= RECALL_FLOOR, scores
 
 
 def test_generic_plea_is_a_preamble_not_an_issue(rules) -> None:

@@ -21,7 +21,7 @@ __all__ = ["Signal", "SplitRules", "SplitResult", "split_issues", "SIGNAL_KINDS"
 
 # What each kind of signal does; docs/splitting.md explains them.
 SIGNAL_KINDS: tuple[str, ...] = (
-    "boundary", "list", "list_lead", "step", "veto", "problem", "topic", "question", "preamble",
+    "boundary", "list", "list_lead", "step", "veto", "problem", "topic", "question", "preamble", "form",
 )
 
 
@@ -40,6 +40,9 @@ class SplitRules:
     min_issue_chars: int = 25
     max_issues: int = 8
     max_topic_overlap: float = 0.12
+    # How many lines a ``form`` signal must match before the text counts as a filled-in
+    # report form (an issue template): one report, split only at explicit markers.
+    form_min_lines: int = 2
 
     def of_kind(self, kind: str) -> tuple[Signal, ...]:
         return tuple(s for s in self.signals if s.kind == kind)
@@ -63,7 +66,7 @@ _DETAIL_LINE = re.compile(
     r"|^\s*[\w.-]+\[\d+\]:"
     r"|^\s*[\w./-]+\s*[=:]\s*\S+\s*$"
     r"|^\s*[\w.-]+\s*=\s*"
-    r"|^\s*(?:[$#%>] |\{|\}|</?\w|at [\w.$]+\(|Traceback|File \")"
+    r"|^\s*(?:[$%>] |#(?! (?:issue|problem|question|bug|topic|request)\b)[ \t]|\{|\}|</?\w|at [\w.$]+\(|Traceback|File \")"
     r"|^\s*(?:\w+(?:\.\w+)+|[\w-]+):\s*(?:warning|error|fatal|panic|info|debug|notice)\b"
     r"|^\s*(?:postfix|dovecot|amavis|zimbra|zmmailboxd|imap|lmtp|pop3|smtpd?|cleanup|qmgr|opendkim|spamd|roundcube|php)\S*[:\[]",
     re.IGNORECASE,
@@ -73,6 +76,12 @@ _GREETING = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
+# Markdown in front of a heading or a bold label ("## Problem 2", "**Issue 1**:"): boundary
+# signals are matched after it.
+_MARKUP = re.compile(r"(?:#{1,6}[ \t]+)?(?:\*\*|__)?")
+# An enumeration inside one line ("two questions: 1) how ... 2) why ..."): item markers
+# after white space or a colon; see _inline_items.
+_INLINE_ITEM = re.compile(r"(?:(?<=[\s:])|^)\(?([1-9]|[a-h])\)[ \t]+(?=\S)")
 _SENTENCE_START = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z(\"'])")
 _WORD = re.compile(r"[a-zA-Z][a-zA-Z0-9_.-]{2,}")
 _STOPWORDS = frozenset(
@@ -104,9 +113,32 @@ def _lines(text: str) -> list[_Line]:
             in_fence = not in_fence
             out.append(_Line(pos, raw, True))
         else:
-            out.append(_Line(pos, raw, in_fence or bool(_DETAIL_LINE.match(raw))))
+            detail = in_fence or bool(_DETAIL_LINE.match(raw))
+            cuts = [] if detail else _inline_items(raw)
+            for a, b in zip([0, *cuts], [*cuts, len(raw)]):
+                out.append(_Line(pos + a, raw[a:b], detail))
         pos += len(raw) + 1
     return out
+
+
+def _inline_items(line: str) -> list[int]:
+    """Where the items of an enumeration written inside one line begin ("1) ... 2) ...").
+
+    Only a run counted from its start ("1)" or "a)", then "2)"/"b)" ...) counts, so a stray
+    "see 3)" or a smiley does not cut a line; the line's own leading item is not a cut.
+    """
+    run: list[int] = []
+    expected = None
+    for m in _INLINE_ITEM.finditer(line):
+        label = m.group(1)
+        if label in ("1", "a"):
+            run, expected = [m.start()], chr(ord(label) + 1)
+        elif expected is not None and label == expected:
+            run.append(m.start())
+            expected = chr(ord(label) + 1)
+    if len(run) < 2:
+        return []
+    return [p for p in run if line[:p].strip()]
 
 
 def _prose(text: str, lines: list[_Line], start: int, end: int) -> str:
@@ -120,7 +152,15 @@ def _prose(text: str, lines: list[_Line], start: int, end: int) -> str:
 
 
 def _words(prose: str) -> set[str]:
-    return {w.lower().strip(".-") for w in _WORD.findall(prose)} - _STOPWORDS
+    return {_stem(w.lower().strip(".-")) for w in _WORD.findall(prose)} - _STOPWORDS
+
+
+def _stem(word: str) -> str:
+    """A crude stem, so that "domain" and "domains", "forward" and "forwarding" meet."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
 
 
 def _overlap(a: str, b: str) -> float:
@@ -209,7 +249,7 @@ def _item_is_problem(prose: str, rules: SplitRules) -> bool:
     return len(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!"))
 
 
-def _candidates(text: str, lines: list[_Line], rules: SplitRules) -> dict[int, _Candidate]:
+def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) -> dict[int, _Candidate]:
     cands: dict[int, _Candidate] = {}
     # Paragraph and sentence starts in prose.
     previous_blank = True
@@ -223,11 +263,12 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules) -> dict[int, _
             starts = [lead] + [line.start + m.end() for m in _SENTENCE_START.finditer(line.text)]
             for k, pos in enumerate(starts):
                 c = _Candidate(pos, paragraph_start=(k == 0 and previous_blank))
+                at = _MARKUP.match(text, pos).end()  # type: ignore[union-attr]
                 for s in rules.of_kind("boundary"):
-                    if s.pattern is not None and s.pattern.match(text, pos):
+                    if s.pattern is not None and s.pattern.match(text, at):
                         c.add(s, pos)
                 for s in rules.of_kind("veto"):
-                    if s.pattern is not None and s.pattern.match(text, pos):
+                    if s.pattern is not None and s.pattern.match(text, at):
                         c.add(s, pos, -s.weight)
                 if c.fired or c.paragraph_start:
                     cands[pos] = c
@@ -253,6 +294,8 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules) -> dict[int, _
             for k, i in enumerate(items)
         )
         lead_bonus = [s for s in rules.of_kind("list_lead") if s.pattern is not None and s.pattern.search(lead)]
+        if form and not lead_bonus:
+            all_problems = False
         for k, i in enumerate(items):
             line = lines[i]
             pos = line.start + len(line.text) - len(line.text.lstrip())
@@ -266,7 +309,48 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules) -> dict[int, _
             for step in steps:
                 c.score += step["weight"]
                 c.fired.append(step)
+    _announced_paragraphs(text, lines, rules, cands)
     return cands
+
+
+_COUNT_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
+
+
+def _announced_paragraphs(text: str, lines: list[_Line], rules: SplitRules, cands: dict[int, _Candidate]) -> None:
+    """Paragraphs after a lead that announces several problems ("Two questions:").
+
+    A prose line ending in a colon whose last sentence matches a ``list_lead`` signal lends
+    that signal's weight to the starts of the paragraphs that follow it (as many as it
+    announces, or all of them for "a few"), unless a ``step`` signal fires in the lead ("a few
+    problems since the upgrade:" are symptoms of one failure).
+    """
+    leads = rules.of_kind("list_lead")
+    for i, line in enumerate(lines):
+        stripped = line.text.strip()
+        if line.detail or not stripped.endswith(":"):
+            continue
+        lead = re.split(r"(?<=[.!?])\s+", stripped)[-1]
+        fired = [(s, m) for s in leads if s.pattern is not None and (m := s.pattern.search(lead))]
+        if not fired or any(s.pattern is not None and s.pattern.search(lead) for s in rules.of_kind("step")):
+            continue
+        if i + 1 < len(lines) and lines[i + 1].text.strip():
+            continue  # a list or text right under the lead: handled as a list or one paragraph
+        count = next((n for w, n in _COUNT_WORDS.items() if re.search(rf"\b{w}\b", fired[0][1].group(0), re.I)), rules.max_issues)
+        starts = sorted(p for p, c in cands.items() if p > line.start and c.paragraph_start)
+        for pos in starts[:count]:
+            for s, _ in fired:
+                cands[pos].add(s, pos)
+
+
+def _is_form(text: str, lines: list[_Line], rules: SplitRules) -> bool:
+    """Is the text a filled-in report form ("### Expected behavior", "**Version:**", ...)?"""
+    hits = 0
+    for line in lines:
+        if any(s.pattern is not None and s.pattern.match(line.text) for s in rules.of_kind("form")):
+            hits += 1
+            if hits >= rules.form_min_lines:
+                return True
+    return False
 
 
 def _segments(bounds: list[int], length: int) -> list[tuple[int, int]]:
@@ -280,9 +364,12 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
     if not text.strip():
         return SplitResult(issues=[text.strip()], signals=[], starts=[0])
     lines = _lines(text)
-    cands = _candidates(text, lines, rules)
-    topic = rules.of_kind("topic")
-    question = rules.of_kind("question")
+    form = _is_form(text, lines, rules)
+    cands = _candidates(text, lines, rules, form)
+    # In a filled-in report form, and at a paragraph that continues the one before (it
+    # starts in lower case: "f.ex. just change ..."), only explicit markers split.
+    topic = () if form else rules.of_kind("topic")
+    question = () if form else rules.of_kind("question")
     topic_weight = sum(s.weight for s in topic) + sum(s.weight for s in question)
     # Boundaries that could reach the threshold with the neighbourhood signals.
     potential = sorted(p for p, c in cands.items() if c.score + topic_weight >= rules.threshold and p > 0)
@@ -291,14 +378,18 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         c = cands[p]
         segs = _segments(potential, len(text))
         k = potential.index(p)
-        before = _prose(text, lines, *segs[k])
+        # A new subject is new against everything written before it, not only against the
+        # paragraph next to it.
+        before = _prose(text, lines, 0, segs[k][1])
         after = _prose(text, lines, *segs[k + 1])
+        continues = text[p:p + 1].islower()
         for s in topic:
-            if c.score < rules.threshold and _overlap(before, after) <= rules.max_topic_overlap:
+            if c.score < rules.threshold and not continues and _overlap(before, after) <= rules.max_topic_overlap:
                 c.add(s, p)
         for s in question:
             if (
                 c.score < rules.threshold
+                and not continues
                 and s.pattern is not None
                 and s.pattern.search(before)
                 and s.pattern.search(after)

@@ -22,6 +22,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "min_issue_chars": ((int,), lambda v: v >= 0, "a whole number of characters, e.g. 25"),
     "max_issues": ((int,), lambda v: v >= 1, "a whole number of at least 1, e.g. 8"),
     "max_topic_overlap": ((int, float), lambda v: 0 <= v <= 1, "a number from 0 to 1, e.g. 0.12"),
+    "form_min_lines": ((int,), lambda v: v >= 1, "a whole number of at least 1, e.g. 2"),
 }
 _SIGNAL_KEYS = ("id", "kind", "pattern", "weight")
 # Kinds whose pattern may be empty: they are computed, not matched.

@@ -1,0 +1,177 @@
+"""Shapes of combined and single requests seen in public support trackers (POLICY.md P2).
+
+Each text is written in our own words after a shape found in the real evaluation set
+(bench/data/split_eval_real*.jsonl): markdown headings per problem, enumerations inside one
+line, "Q1:" labels, a lead that announces paragraphs, and the single-issue shapes that must
+not split: issue-template forms, task-list checkboxes, lists of references, a paragraph that
+continues in lower case, and "Also worked fine."
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.policy.splitting import split_issues
+from gateway.rulebook.splitting import load_split_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_split_rules(ROOT / "rules")
+
+
+def _ids(result) -> set[str]:
+    return {s["id"] for s in result.signals if s.get("split")}
+
+
+def test_markdown_headed_problems_split(rules) -> None:
+    text = (
+        "## Problem 1: Sieve filters are ignored\n\n"
+        "Since the move to the new host, none of my sieve rules run. Mail lands in INBOX.\n\n"
+        "## Problem 2: Calendar invitations\n\n"
+        "Invitations sent from the webmail arrive without the ics part at external recipients."
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert result.starts[1] == text.index("## Problem 2")
+    assert "marker.numbered-heading" in _ids(result)
+
+
+def test_bold_issue_labels_split(rules) -> None:
+    text = (
+        "**Issue 1**: The spam folder is not created for new mailboxes, so junk lands in the inbox.\n\n"
+        "**Issue 2**: Is there a way to change the default quota for every new domain?"
+    )
+    assert len(split_issues(text, rules).issues) == 2
+
+
+def test_enumeration_inside_one_line_splits(rules) -> None:
+    text = (
+        "I have two questions: 1) how do I raise the attachment size limit in the webmail? "
+        "2) why does the admin page say my DKIM key is invalid when other checkers accept it?"
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert result.starts[1] == text.index("2) why")
+    assert result.issues[0].startswith("I have two questions:")
+
+
+def test_version_numbers_and_stray_parentheses_do_not_cut_a_line(rules) -> None:
+    text = (
+        "Since 2.3) the log rotation stops at 1) midnight? The rotated files stay empty and the "
+        "daemon keeps writing to the old file handle until it is restarted."
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_q_labels_split(rules) -> None:
+    text = (
+        "Q1: Can the autodiscover service publish the IMAP port 993 instead of 143?\n"
+        "Q2: The filter UI keeps logging me out after a few seconds, what can cause this?"
+    )
+    assert len(split_issues(text, rules).issues) == 2
+
+
+def test_lead_announcing_questions_splits_the_paragraphs_below(rules) -> None:
+    text = (
+        "Hello, two questions:\n\n"
+        "How do I forward all mail of a deleted user to another mailbox?\n\n"
+        "Is it possible to set an out-of-office reply for a shared mailbox from the admin UI?"
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert "lead.several-problems" in _ids(result)
+
+
+def test_lead_announcing_symptoms_of_an_upgrade_does_not_split(rules) -> None:
+    text = (
+        "A few problems since the upgrade to 3.1:\n\n"
+        "The webmail shows a blank page after login for every user.\n\n"
+        "The admin page cannot list the domains, it times out."
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_also_with_a_new_question_on_another_subject_splits(rules) -> None:
+    text = (
+        "The quota shown in the webmail is always 0 bytes even though the mailbox is nearly full.\n\n"
+        "Also would it be possible to change the DNS resolvers the containers use?"
+    )
+    assert len(split_issues(text, rules).issues) == 2
+
+
+def test_also_without_a_subject_continues_the_story(rules) -> None:
+    text = (
+        "I moved my server to the new image and set up DKIM, SPF and DMARC. Sending from the phone "
+        "to my private account works. Also worked fine from the desktop client.\n\n"
+        "Now I added a catch-all alias for the domain but mail to unknown addresses still bounces."
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_issue_template_form_is_one_report(rules) -> None:
+    text = (
+        "### Describe the bug\n"
+        "After the update the address book sync stops; contacts on the phone are stale.\n\n"
+        "### Steps to reproduce\n"
+        "1. Add a contact on the phone\n"
+        "2. Wait for the sync\n\n"
+        "### Actual behavior\n"
+        "Nothing reaches the server and the account settings show a warning icon.\n\n"
+        "Also, the button that opens the debug log does nothing at all when clicked.\n\n"
+        "### Environment\n"
+        "Client 91.2, server 5.4"
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_form_still_splits_at_an_explicit_marker(rules) -> None:
+    text = (
+        "### Describe the bug\n"
+        "Outgoing mail to one provider is rejected with 550 5.7.1 since Monday.\n\n"
+        "### Additional context\n"
+        "Another question: how do I move the spam folder of every user to a new name?"
+    )
+    assert len(split_issues(text, rules).issues) == 2
+
+
+def test_checkbox_list_is_not_a_list_of_problems(rules) -> None:
+    text = (
+        "### Checklist\n\n"
+        "- [x] I have searched the tracker for the same bug report.\n"
+        "- [x] I will describe the problem with as much detail as I can.\n\n"
+        "Sending a mail with an attachment fails: the app says it could not be sent, but it arrives."
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_list_of_references_is_not_a_list_of_problems(rules) -> None:
+    text = (
+        "Please recommend the CalDAV and CardDAV setup in the docs instead of ActiveSync, "
+        "its sync has too many problems on phones.\n\n"
+        "Reports that hit me:\n"
+        "* [4411: only one phone number shown when two have the same type](https://bugs.example.org/4411)\n"
+        "* [2870: broken vcard import with quoted-printable](https://bugs.example.org/2870)\n"
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_lower_case_paragraph_continues_the_question(rules) -> None:
+    text = (
+        "The bundled webmail is old; there is a maintained fork now. Would it be easy to switch?\n\n"
+        "e.g. just change the image path of that service in the compose file?"
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_list_of_documentation_suggestions_splits(rules) -> None:
+    text = (
+        "Thanks for the container. As a first-time user I found some gaps in the docs:\n\n"
+        "1. How do I reach the admin panel? The port table does not list it.\n\n"
+        "2. What are the hardware requirements? How many CPUs and how much RAM?\n\n"
+        "3. Maybe add a link to the DNS setup page, new users will need it."
+    )
+    assert len(split_issues(text, rules).issues) == 3
