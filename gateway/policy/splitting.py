@@ -76,6 +76,8 @@ _GREETING = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
+# A backtick that opens or closes a code span; "It`s" (a backtick for an apostrophe) is not one.
+_SPAN_TICK = re.compile(r"(?<!\w)`|`(?!\w)")
 # Markdown in front of a heading or a bold label ("## Problem 2", "**Issue 1**:"): boundary
 # signals are matched after it.
 _MARKUP = re.compile(r"(?:#{1,6}[ \t]+)?(?:\*\*|__)?")
@@ -108,12 +110,15 @@ def _lines(text: str) -> list[_Line]:
     out: list[_Line] = []
     pos = 0
     in_fence = False
+    in_span = False  # inside a `code span` that runs over several lines
     for raw in text.split("\n"):
         if _FENCE.match(raw):
             in_fence = not in_fence
             out.append(_Line(pos, raw, True))
         else:
-            detail = in_fence or bool(_DETAIL_LINE.match(raw))
+            detail = in_fence or in_span or raw.lstrip().startswith("`") or bool(_DETAIL_LINE.match(raw))
+            if not in_fence and len(_SPAN_TICK.findall(raw)) % 2:
+                in_span = not in_span
             cuts = [] if detail else _inline_items(raw)
             for a, b in zip([0, *cuts], [*cuts, len(raw)]):
                 out.append(_Line(pos + a, raw[a:b], detail))
@@ -288,13 +293,24 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
                 if s.pattern.match(lines[i].text) and s.id.endswith("item"):
                     steps.append({"id": s.id, "kind": s.kind, "weight": -s.weight, "at": lines[i].start})
         # Every item must be a problem of its own: it states one, or it is a full sentence
-        # long enough to be one (a step or a symptom is short and has no subject).
-        all_problems = all(
+        # long enough to be one (a step or a symptom is short and has no subject). Under a
+        # lead that announces several problems ("Here are my issues:"), most items will do.
+        problems = [
             _item_is_problem(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))), rules)
             for k, i in enumerate(items)
-        )
+        ]
         lead_bonus = [s for s in rules.of_kind("list_lead") if s.pattern is not None and s.pattern.search(lead)]
-        if form and not lead_bonus:
+        # Under an announcing lead an item may also be a plain request of some length (no
+        # problem word: "1. A public sign-up page that the admin approves").
+        if lead_bonus:
+            problems = [
+                ok or len(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))).strip()) >= 2 * rules.min_issue_chars
+                for k, (i, ok) in enumerate(zip(items, problems))
+            ]
+        all_problems = all(problems) or (bool(lead_bonus) and 2 * sum(problems) >= len(problems))
+        # Unannounced, a list under a lead that states a problem itself ("Sync for two of
+        # the mailboxes does not work:") elaborates that problem; so does a list in a form.
+        if not lead_bonus and (form or _has_problem(lead, rules)):
             all_problems = False
         for k, i in enumerate(items):
             line = lines[i]
@@ -321,8 +337,8 @@ def _announced_paragraphs(text: str, lines: list[_Line], rules: SplitRules, cand
 
     A prose line ending in a colon whose last sentence matches a ``list_lead`` signal lends
     that signal's weight to the starts of the paragraphs that follow it (as many as it
-    announces, or all of them for "a few"), unless a ``step`` signal fires in the lead ("a few
-    problems since the upgrade:" are symptoms of one failure).
+    announces, or all of them for "a few"), less the weight of the ``step`` signals that fire
+    in the lead ("a few problems since the upgrade:" may be symptoms of one failure).
     """
     leads = rules.of_kind("list_lead")
     for i, line in enumerate(lines):
@@ -331,8 +347,9 @@ def _announced_paragraphs(text: str, lines: list[_Line], rules: SplitRules, cand
             continue
         lead = re.split(r"(?<=[.!?])\s+", stripped)[-1]
         fired = [(s, m) for s in leads if s.pattern is not None and (m := s.pattern.search(lead))]
-        if not fired or any(s.pattern is not None and s.pattern.search(lead) for s in rules.of_kind("step")):
+        if not fired:
             continue
+        steps = [s for s in rules.of_kind("step") if s.pattern is not None and s.pattern.search(lead)]
         if i + 1 < len(lines) and lines[i + 1].text.strip():
             continue  # a list or text right under the lead: handled as a list or one paragraph
         count = next((n for w, n in _COUNT_WORDS.items() if re.search(rf"\b{w}\b", fired[0][1].group(0), re.I)), rules.max_issues)
@@ -340,6 +357,8 @@ def _announced_paragraphs(text: str, lines: list[_Line], rules: SplitRules, cand
         for pos in starts[:count]:
             for s, _ in fired:
                 cands[pos].add(s, pos)
+            for s in steps:
+                cands[pos].add(s, pos, -s.weight)
 
 
 def _is_form(text: str, lines: list[_Line], rules: SplitRules) -> bool:
@@ -366,8 +385,8 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
     lines = _lines(text)
     form = _is_form(text, lines, rules)
     cands = _candidates(text, lines, rules, form)
-    # In a filled-in report form, and at a paragraph that continues the one before (it
-    # starts in lower case: "f.ex. just change ..."), only explicit markers split.
+    # In a filled-in report form, inside a paragraph, and at a paragraph that continues the
+    # one before (it starts in lower case: "f.ex. just change ..."), only explicit markers split.
     topic = () if form else rules.of_kind("topic")
     question = () if form else rules.of_kind("question")
     topic_weight = sum(s.weight for s in topic) + sum(s.weight for s in question)
@@ -382,7 +401,9 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         # paragraph next to it.
         before = _prose(text, lines, 0, segs[k][1])
         after = _prose(text, lines, *segs[k + 1])
-        continues = text[p:p + 1].islower()
+        # Only a paragraph can start a new subject: a sentence inside a paragraph goes on
+        # with it, and so does a paragraph that starts in lower case.
+        continues = text[p:p + 1].islower() or not c.paragraph_start
         for s in topic:
             if c.score < rules.threshold and not continues and _overlap(before, after) <= rules.max_topic_overlap:
                 c.add(s, p)
