@@ -175,3 +175,21 @@ def test_list_of_documentation_suggestions_splits(rules) -> None:
         "3. Maybe add a link to the DNS setup page, new users will need it."
     )
     assert len(split_issues(text, rules).issues) == 3
+
+
+def test_side_note_starts_a_new_problem_inside_a_paragraph(rules) -> None:
+    text = (
+        "The backup page disappeared from the admin panel with the last release. Is that intentional? "
+        "On a side note, the new backup script is not installed by the setup and the README does not mention it."
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert "marker.unrelated" in _ids(result)
+
+
+def test_aside_giving_the_version_is_detail(rules) -> None:
+    text = (
+        "Mail to one provider bounces with 550 5.7.1 since Monday, every other domain works.\n\n"
+        "Btw, I am on version 2.3 of the Docker image, installed last spring."
+    )
+    assert not split_issues(text, rules).combined
