@@ -193,3 +193,21 @@ def test_aside_giving_the_version_is_detail(rules) -> None:
         "Btw, I am on version 2.3 of the Docker image, installed last spring."
     )
     assert not split_issues(text, rules).combined
+
+
+def test_marker_in_german_splits(rules) -> None:
+    text = (
+        "Seit dem Update kommen keine Mails mehr von externen Absendern an, das Log zeigt nichts.\n\n"
+        "Noch eine andere Frage: wie kann ich das Passwort des Admin-Kontos zurücksetzen?"
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert "marker.another-issue" in _ids(result)
+
+
+def test_and_question_after_a_question_splits_at_a_new_paragraph(rules) -> None:
+    text = (
+        "Can the server fetch mail from an external IMAP account on a schedule?\n\n"
+        "And can new mail raise a push notification on the phone app?"
+    )
+    assert len(split_issues(text, rules).issues) == 2
