@@ -211,3 +211,30 @@ def test_and_question_after_a_question_splits_at_a_new_paragraph(rules) -> None:
         "And can new mail raise a push notification on the phone app?"
     )
     assert len(split_issues(text, rules).issues) == 2
+
+
+def test_second_list_under_its_own_lead_is_not_more_items_of_the_first(rules) -> None:
+    text = (
+        "Two problems I'm facing:\n"
+        "1. The newsletter tool says a campaign was sent to everyone, yet nobody receives it.\n"
+        "2. Testing the relay login always succeeds, even with a wrong password.\n\n"
+        "On the relay provider's side:\n"
+        "1. The SMTP user shows no recent activity\n"
+        "2. The metrics page shows nothing at all"
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert result.starts[1] == text.index("2. Testing")
+    assert "On the relay provider's side:" in result.issues[1]
+
+
+def test_list_of_reasons_argues_for_one_request(rules) -> None:
+    text = (
+        "Please let the sync add-on take over the role of the personal address book.\n\n"
+        "Reasons are:\n"
+        "1. The personal address book is the only one whose role cannot be reassigned, so "
+        "collected addresses always end up in the wrong book.\n"
+        "2. Other address books cannot be used in message filters or in the junk settings, "
+        "which is where our users need them most."
+    )
+    assert not split_issues(text, rules).combined

@@ -13,6 +13,7 @@ Pure: no I/O, no clock.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,7 +150,10 @@ def _inline_items(line: str) -> list[int]:
 def _prose(text: str, lines: list[_Line], start: int, end: int) -> str:
     """The prose lines of ``text[start:end]``, for problem and topic signals."""
     parts = []
-    for line in lines:
+    first = max(0, bisect.bisect_right(lines, start, key=lambda line: line.start) - 1)
+    for line in lines[first:]:
+        if line.start >= end:
+            break
         a, b = max(line.start, start), min(line.start + len(line.text), end)
         if a < b and not line.detail:
             parts.append(text[a:b])
@@ -169,7 +173,10 @@ def _stem(word: str) -> str:
 
 
 def _overlap(a: str, b: str) -> float:
-    wa, wb = _words(a), _words(b)
+    return _overlap_of(_words(a), _words(b))
+
+
+def _overlap_of(wa: set[str], wb: set[str]) -> float:
     if not wa or not wb:
         return 1.0
     return len(wa & wb) / min(len(wa), len(wb))
@@ -205,12 +212,21 @@ def _list_groups(text: str, lines: list[_Line], rules: SplitRules) -> list[tuple
 
 
 def _continues(lines: list[_Line], last_item: int, item: int) -> bool:
-    """Is ``item`` the next item of the list whose last item is ``last_item``?"""
+    """Is ``item`` the next item of the list whose last item is ``last_item``?
+
+    Not when two blank lines stand between them, nor when a line ending in a colon does (the
+    lead of another list: "On the server side:").
+    """
     blank_run = 0
     for line in lines[last_item + 1: item]:
-        blank_run = blank_run + 1 if not line.text.strip() else 0
-        if blank_run > 1:
+        if not line.text.strip():
+            blank_run += 1
+            if blank_run > 1:
+                return False
+            continue
+        if not line.detail and line.text.rstrip().endswith(":"):
             return False
+        blank_run = 0
     return item - last_item <= 40
 
 
@@ -393,46 +409,49 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
     # Boundaries that could reach the threshold with the neighbourhood signals.
     potential = sorted(p for p, c in cands.items() if c.score + topic_weight >= rules.threshold and p > 0)
     accepted: list[int] = []
-    for p in potential:
+    segs = _segments(potential, len(text))
+    seen: set[str] = set()  # the words of everything before the candidate
+    for k, p in enumerate(potential):
         c = cands[p]
-        segs = _segments(potential, len(text))
-        k = potential.index(p)
-        # A new subject is new against everything written before it, not only against the
-        # paragraph next to it.
-        before = _prose(text, lines, 0, segs[k][1])
-        after = _prose(text, lines, *segs[k + 1])
+        before = _prose(text, lines, *segs[k])
+        seen |= _words(before)
         # Only a paragraph can start a new subject: a sentence inside a paragraph goes on
         # with it, and so does a paragraph that starts in lower case.
         continues = text[p:p + 1].islower() or not c.paragraph_start
-        for s in topic:
-            if c.score < rules.threshold and not continues and _overlap(before, after) <= rules.max_topic_overlap:
-                c.add(s, p)
-        for s in question:
-            if (
-                c.score < rules.threshold
-                and not continues
-                and s.pattern is not None
-                and s.pattern.search(before)
-                and s.pattern.search(after)
-                and _overlap(before, after) <= rules.max_topic_overlap * 2
-            ):
-                c.add(s, p)
+        if c.score < rules.threshold and not continues:
+            after = _prose(text, lines, *segs[k + 1])
+            # A new subject is new against everything written before it, not only against
+            # the paragraph next to it.
+            overlap = _overlap_of(seen, _words(after))
+            for s in topic:
+                if c.score < rules.threshold and overlap <= rules.max_topic_overlap:
+                    c.add(s, p)
+            for s in question:
+                if (
+                    c.score < rules.threshold
+                    and s.pattern is not None
+                    and s.pattern.search(before)
+                    and s.pattern.search(after)
+                    and overlap <= rules.max_topic_overlap * 2
+                ):
+                    c.add(s, p)
         if c.score >= rules.threshold:
             accepted.append(p)
-    # Every part must state a problem in prose and be long enough; otherwise it joins a
-    # neighbour. A first part without a problem is the shared preamble.
-    changed = True
-    while changed and accepted:
-        changed = False
-        segs = _segments(accepted, len(text))
-        for k in range(1, len(segs)):
-            body = _prose(text, lines, *segs[k])
-            is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in cands[accepted[k - 1]].fired)
-            states = _item_is_problem(body, rules) if is_item else _has_problem(body, rules)
-            if not states or len(text[segs[k][0]: segs[k][1]].strip()) < rules.min_issue_chars:
-                accepted.pop(k - 1)
-                changed = True
-                break
+    # Every part must state a problem in prose and be long enough; otherwise it joins the
+    # part before it, which is then checked again as it now reads. A first part without a
+    # problem is the shared preamble.
+    def states_a_problem(start: int, end: int) -> bool:
+        body = _prose(text, lines, start, end)
+        is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in cands[start].fired)
+        states = _item_is_problem(body, rules) if is_item else _has_problem(body, rules)
+        return bool(states) and len(text[start:end].strip()) >= rules.min_issue_chars
+
+    kept: list[int] = []
+    for p, end in zip(accepted, [*accepted[1:], len(text)]):
+        kept.append(p)
+        while kept and not states_a_problem(kept[-1], end):
+            kept.pop()
+    accepted = kept
     segs = _segments(accepted, len(text))
     preamble = ""
     issue_segs = segs
