@@ -238,3 +238,30 @@ def test_list_of_reasons_argues_for_one_request(rules) -> None:
         "which is where our users need them most."
     )
     assert not split_issues(text, rules).combined
+
+
+def test_chinese_enumeration_of_feature_requests_splits(rules) -> None:
+    # "Could you add the following features: 1、sending mail  2、IMAP login"
+    text = "你好，能否添加如下功能\n1、添加发信功能，可以通过外部服务发送\n2、支持IMAP登录，方便客户端使用"
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert result.starts[1] == text.index("2、")
+
+
+def test_lead_complaining_of_many_bugs_announces_them(rules) -> None:
+    text = (
+        "The client has a lot of bugs since I switched from the old one.\n\n"
+        "- Links pasted into a message lose their formatting and look different from typed ones.\n"
+        "- Switching accounts does not switch the signature, so replies go out with the wrong one.\n"
+        "- Every tenth message is sent empty, the recipient gets a blank mail."
+    )
+    assert len(split_issues(text, rules).issues) == 3
+
+
+def test_arrow_bullets_are_list_items(rules) -> None:
+    text = (
+        "Hi, found these in the new webmail:\n"
+        '-> contacts : "something wrong" error message, does not work at all\n'
+        "-> calendar : unable to add an event, the save button stays grey"
+    )
+    assert len(split_issues(text, rules).issues) == 2

@@ -160,6 +160,15 @@ def _prose(text: str, lines: list[_Line], start: int, end: int) -> str:
     return "\n".join(parts)
 
 
+_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _length(text: str) -> int:
+    """Length in Latin characters: an ideograph or a Hangul syllable carries about a word, so
+    it counts as three ("添加IMAP登录功能" is as long as "add IMAP login")."""
+    return len(text) + 2 * len(_WIDE.findall(text))
+
+
 def _words(prose: str) -> set[str]:
     return {_stem(w.lower().strip(".-")) for w in _WORD.findall(prose)} - _STOPWORDS
 
@@ -267,7 +276,7 @@ def _item_is_problem(prose: str, rules: SplitRules) -> bool:
     body = prose.strip()
     if _has_problem(body, rules):
         return True
-    return len(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!"))
+    return _length(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!", "。", "？", "！"))
 
 
 def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) -> dict[int, _Candidate]:
@@ -320,7 +329,7 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
         # problem word: "1. A public sign-up page that the admin approves").
         if lead_bonus:
             problems = [
-                ok or len(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))).strip()) >= 2 * rules.min_issue_chars
+                ok or _length(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))).strip()) >= 2 * rules.min_issue_chars
                 for k, (i, ok) in enumerate(zip(items, problems))
             ]
         all_problems = all(problems) or (bool(lead_bonus) and 2 * sum(problems) >= len(problems))
@@ -444,7 +453,7 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         body = _prose(text, lines, start, end)
         is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in cands[start].fired)
         states = _item_is_problem(body, rules) if is_item else _has_problem(body, rules)
-        return bool(states) and len(text[start:end].strip()) >= rules.min_issue_chars
+        return bool(states) and _length(text[start:end].strip()) >= rules.min_issue_chars
 
     kept: list[int] = []
     for p, end in zip(accepted, [*accepted[1:], len(text)]):
@@ -472,7 +481,7 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         if plea.pattern is not None:
             substance = plea.pattern.sub("", substance)
     substance = substance.strip()
-    if len(segs) > 1 and not first_is_item and (opens_list or len(substance) < rules.min_issue_chars):
+    if len(segs) > 1 and not first_is_item and (opens_list or _length(substance) < rules.min_issue_chars):
         preamble = text[segs[0][0]: segs[0][1]].strip()
         issue_segs = segs[1:]
     if len(issue_segs) > rules.max_issues:
