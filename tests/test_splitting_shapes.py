@@ -265,3 +265,18 @@ def test_arrow_bullets_are_list_items(rules) -> None:
         "-> calendar : unable to add an event, the save button stays grey"
     )
     assert len(split_issues(text, rules).issues) == 2
+
+
+def test_points_under_numbered_items_belong_to_their_item(rules) -> None:
+    text = (
+        "Some remarks after a week with the admin panel:\n\n"
+        "1. The welcome page after login is not useful for an admin\n"
+        "- it would be more logical to open the mailbox list\n"
+        "- the page loads slowly\n\n"
+        "2. How do I generate the DKIM key for a new domain? It is not created by default.\n"
+        "- the docs do not mention it\n"
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert result.starts[1] == text.index("2. How")
+    assert "the page loads slowly" in result.issues[0]

@@ -217,7 +217,20 @@ def _list_groups(text: str, lines: list[_Line], rules: SplitRules) -> list[tuple
             groups[-1][1].append(i)
         else:
             groups.append((i - 1, [i]))
-    return [g for g in groups if len(g[1]) >= 2]
+    # In a list numbered "1." "2." with "-" points under each number, the points belong to
+    # their numbered item: the items are those marked like the first one.
+    marked = [(before, [i for i in group if _marker(lines[i].text) == _marker(lines[group[0]].text)]) for before, group in groups]
+    return [g for g in marked if len(g[1]) >= 2]
+
+
+def _marker(line: str) -> str:
+    """The kind of an item's marker: ``digit``, ``letter`` or ``bullet``."""
+    head = line.lstrip(" \t*_(")
+    if head[:1].isdigit():
+        return "digit"
+    if head[:1].isalpha() and head[1:2] in (".", ")"):
+        return "letter"
+    return "bullet"
 
 
 def _continues(lines: list[_Line], last_item: int, item: int) -> bool:
