@@ -390,6 +390,9 @@ def _announced_paragraphs(text: str, lines: list[_Line], rules: SplitRules, cand
         steps = [s for s in rules.of_kind("step") if s.pattern is not None and s.pattern.search(lead)]
         if i + 1 < len(lines) and lines[i + 1].text.strip():
             continue  # a list or text right under the lead: handled as a list or one paragraph
+        below = next((line for line in lines[i + 1:] if line.text.strip()), None)
+        if below is not None and any(s.pattern is not None and s.pattern.match(below.text) for s in rules.of_kind("list")):
+            continue  # a list after a blank line: handled as a list
         count = next((n for w, n in _COUNT_WORDS.items() if re.search(rf"\b{w}\b", fired[0][1].group(0), re.I)), rules.max_issues)
         starts = sorted(p for p, c in cands.items() if p > line.start and c.paragraph_start)
         for pos in starts[:count]:
@@ -464,8 +467,13 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
     # problem is the shared preamble.
     def states_a_problem(start: int, end: int) -> bool:
         body = _prose(text, lines, start, end)
-        is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in cands[start].fired)
+        fired = cands[start].fired
+        is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in fired)
         states = _item_is_problem(body, rules) if is_item else _has_problem(body, rules)
+        # An item under an announcing lead may be a plain request of some length (as when
+        # the list was weighed, see _candidates).
+        if is_item and not states and any(f["kind"] == "list_lead" for f in fired):
+            states = _length(body.strip()) >= 2 * rules.min_issue_chars
         return bool(states) and _length(text[start:end].strip()) >= rules.min_issue_chars
 
     kept: list[int] = []
