@@ -280,3 +280,29 @@ def test_points_under_numbered_items_belong_to_their_item(rules) -> None:
     assert len(result.issues) == 2
     assert result.starts[1] == text.index("2. How")
     assert "the page loads slowly" in result.issues[0]
+
+
+def test_announced_requests_without_problem_words_split(rules) -> None:
+    # "I like the tool, but a few things would be useful: 1. public sign-up approved by the
+    # admin 2. a backup of the mail folders and the database, uploaded to another server"
+    text = (
+        "Das Tool gefällt mir, allerdings wären noch ein paar Sachen nützlich.\n"
+        "1. Ein öffentliches Anlegen von Benutzern mit Freischaltung durch den Administrator\n"
+        "2. Eine Backup-Funktion für die Mailverzeichnisse und die Datenbank, mit Upload (ftp)\n\n"
+        "Ich versuche das gerade selbst umzusetzen ;)"
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert result.starts == [text.index("1. Ein"), text.index("2. Eine")]
+
+
+def test_lead_above_a_list_does_not_split_the_closing_line(rules) -> None:
+    text = (
+        "I have multiple issues with the new install. Here are the issues:\n\n"
+        "- The program only downloads 99 messages and marks them all unread.\n"
+        "- It doesn't send mail, it just hangs in the outbox.\n\n"
+        "Thanks, please ask me for any further info on my system."
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert result.issues[1].rstrip().endswith("on my system.")
