@@ -181,11 +181,8 @@ def _stem(word: str) -> str:
     return word
 
 
-def _overlap(a: str, b: str) -> float:
-    return _overlap_of(_words(a), _words(b))
-
-
 def _overlap_of(wa: set[str], wb: set[str]) -> float:
+    """Word overlap (0..1) of two parts, by their word sets (1.0 when either is empty)."""
     if not wa or not wb:
         return 1.0
     return len(wa & wb) / min(len(wa), len(wb))
