@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = tuple(ROOT / "bench" / "data" / f"split_eval_real{n}.jsonl" for n in ("", "2", "3"))
 
 # Regression floors at the figures measured on the test part (docs/splitting.md: precision
-# 0.82, recall 0.37 on 321 items, 62 combined). The policy targets are precision >= 0.95 and
+# 0.79, recall 0.34 on 436 items, 77 combined). The policy targets are precision >= 0.95 and
 # recall >= 0.85; they are not met, and these floors only stop the splitter getting worse.
-PRECISION_FLOOR = 0.80
-RECALL_FLOOR = 0.35
+PRECISION_FLOOR = 0.78
+RECALL_FLOOR = 0.33
 
 
 def _bench():
@@ -45,8 +45,8 @@ def rules():
 
 def test_real_set_is_labelled_with_sources() -> None:
     rows = _rows()
-    assert len(rows) >= 850
-    assert sum(r["n_issues"] > 1 for r in rows) >= 150
+    assert len(rows) >= 1100
+    assert sum(r["n_issues"] > 1 for r in rows) >= 190
     for r in rows:
         assert r["part"] == "real" and r["source"].startswith("https://") and "text" not in r
         assert r["split"] in ("dev", "test") and len(r["text_sha256"]) == 64

@@ -306,3 +306,44 @@ def test_lead_above_a_list_does_not_split_the_closing_line(rules) -> None:
     result = split_issues(text, rules)
     assert len(result.issues) == 2
     assert result.issues[1].rstrip().endswith("on my system.")
+
+
+def test_writer_calling_it_one_problem_keeps_a_list_together(rules) -> None:
+    text = (
+        "Some tickets show up in the mailbox but never in the helpdesk. We saw it like this:\n\n"
+        "1. Two mails with different subjects were sent from an outside address; one became a ticket, the other did not.\n"
+        "2. A customer answered one of our replies, and the answer is only in the mailbox.\n\n"
+        "Any idea what the problem could be here?"
+    )
+    result = split_issues(text, rules)
+    assert not result.combined
+    assert any(s["id"] == "one-issue.this-problem" for s in result.signals)
+
+
+def test_numbered_scenarios_are_cases_of_one_problem(rules) -> None:
+    text = (
+        "We had two scenarios here:\n"
+        "1. A mail sent to the support address never became a ticket, although it is in the mailbox.\n"
+        "2. A reply from a customer is missing in the conversation, though it reached the mailbox."
+    )
+    assert not split_issues(text, rules).combined
+
+
+def test_asking_something_else_in_addition_splits(rules) -> None:
+    text = (
+        "The server rejects logins from the phone app with 'invalid credentials' although the "
+        "same password works in the webmail. I would appreciate any help on the matter.\n\n"
+        "I'd also like to ask how I can share these calendars with many users at once."
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert "marker.another-issue" in _ids(result)
+
+
+def test_ps_with_a_new_question_is_not_a_version_note(rules) -> None:
+    text = (
+        "Can the scheduler export the free/busy times of every room as one calendar feed?\n\n"
+        "PS: Is there any other tool to book meeting rooms from the calendar, since ours keeps failing?"
+    )
+    result = split_issues(text, rules)
+    assert not any(s["id"] == "veto.ps-version" for s in result.signals)

@@ -23,6 +23,7 @@ __all__ = ["Signal", "SplitRules", "SplitResult", "split_issues", "SIGNAL_KINDS"
 # What each kind of signal does; docs/splitting.md explains them.
 SIGNAL_KINDS: tuple[str, ...] = (
     "boundary", "list", "list_lead", "step", "veto", "problem", "topic", "question", "preamble", "form",
+    "one_issue",
 )
 
 
@@ -313,6 +314,14 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
                 if c.fired or c.paragraph_start:
                     cands[pos] = c
         previous_blank = False
+    # The writer calls the whole message one problem ("How can I resolve this issue?"): a
+    # list, or paragraphs announced by a lead, are then parts of it.
+    whole = _prose(text, lines, 0, len(text))
+    one_issue = [
+        {"id": s.id, "kind": s.kind, "weight": -s.weight, "match": m.group(0)}
+        for s in rules.of_kind("one_issue")
+        if s.pattern is not None and (m := s.pattern.search(whole))
+    ]
     # Enumerations of separate problems.
     for before, items in _list_groups(text, lines, rules):
         lead = _lead_in(text, lines, before)
@@ -357,17 +366,19 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
                     break
             for s in lead_bonus:
                 c.add(s, pos)
-            for step in steps:
+            for step in [*steps, *({**o, "at": pos} for o in one_issue)]:
                 c.score += step["weight"]
                 c.fired.append(step)
-    _announced_paragraphs(text, lines, rules, cands)
+    _announced_paragraphs(text, lines, rules, cands, one_issue)
     return cands
 
 
 _COUNT_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
 
 
-def _announced_paragraphs(text: str, lines: list[_Line], rules: SplitRules, cands: dict[int, _Candidate]) -> None:
+def _announced_paragraphs(
+    text: str, lines: list[_Line], rules: SplitRules, cands: dict[int, _Candidate], one_issue: list[dict[str, Any]]
+) -> None:
     """Paragraphs after a lead that announces several problems ("Two questions:").
 
     A prose line ending in a colon whose last sentence matches a ``list_lead`` signal lends
@@ -397,6 +408,9 @@ def _announced_paragraphs(text: str, lines: list[_Line], rules: SplitRules, cand
                 cands[pos].add(s, pos)
             for s in steps:
                 cands[pos].add(s, pos, -s.weight)
+            for o in one_issue:
+                cands[pos].score += o["weight"]
+                cands[pos].fired.append({**o, "at": pos})
 
 
 def _is_form(text: str, lines: list[_Line], rules: SplitRules) -> bool:
