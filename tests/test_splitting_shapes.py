@@ -347,3 +347,12 @@ def test_ps_with_a_new_question_is_not_a_version_note(rules) -> None:
     )
     result = split_issues(text, rules)
     assert not any(s["id"] == "veto.ps-version" for s in result.signals)
+
+
+def test_list_of_missing_features_and_annoyances_splits(rules) -> None:
+    text = (
+        "- App start-up time is too long on older phones.\n"
+        "- No way to edit signatures per identity.\n"
+        "- The folder list is cluttered with system folders that cannot be hidden."
+    )
+    assert len(split_issues(text, rules).issues) == 3
