@@ -356,3 +356,22 @@ def test_list_of_missing_features_and_annoyances_splits(rules) -> None:
         "- The folder list is cluttered with system folders that cannot be hidden."
     )
     assert len(split_issues(text, rules).issues) == 3
+
+
+def test_ps_asking_something_else_splits(rules) -> None:
+    text = (
+        "Can the calendar server compute free/busy times from a shared room calendar and publish them?\n\n"
+        "PS: Is there any other tool to schedule meetings automatically from several calendars?"
+    )
+    result = split_issues(text, rules)
+    assert len(result.issues) == 2
+    assert "marker.aside-question" in _ids(result)
+
+
+def test_also_asking_for_a_feature_splits(rules) -> None:
+    text = (
+        "Reading our own address book through the sync option returns an empty list, although "
+        "the contacts are visible in the web client.\n\n"
+        "Also, would you consider adding an API call that lists every shared address book?"
+    )
+    assert len(split_issues(text, rules).issues) == 2
