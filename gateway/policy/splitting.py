@@ -202,12 +202,21 @@ class _Candidate:
         self.fired.append({"id": signal.id, "kind": signal.kind, "weight": w, "at": where})
 
 
+def _is_item(line: str, rules: SplitRules) -> bool:
+    """Does ``line`` open an item of an enumeration (a ``list`` signal matches)?"""
+    return any(s.pattern is not None and s.pattern.match(line) for s in rules.of_kind("list"))
+
+
+def _last_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+", text)[-1]
+
+
 def _list_groups(text: str, lines: list[_Line], rules: SplitRules) -> list[tuple[int, list[int]]]:
     """Enumerations: (index of the line before the first item, [line indexes of items])."""
     items = [
         i
         for i, line in enumerate(lines)
-        if not line.detail and any(s.pattern is not None and s.pattern.match(line.text) for s in rules.of_kind("list"))
+        if not line.detail and _is_item(line.text, rules)
     ]
     groups: list[tuple[int, list[int]]] = []
     for i in items:
@@ -269,9 +278,7 @@ def _lead_in(text: str, lines: list[_Line], before: int) -> str:
     while j >= 0 and lines[j].text.strip() and len(collected) < 3:
         collected.insert(0, lines[j].text)
         j -= 1
-    lead = " ".join(collected)
-    sentences = re.split(r"(?<=[.!?])\s+", lead)
-    return sentences[-1] if sentences else ""
+    return _last_sentence(" ".join(collected))
 
 
 def _has_problem(prose: str, rules: SplitRules) -> dict[str, Any] | None:
@@ -283,9 +290,18 @@ def _has_problem(prose: str, rules: SplitRules) -> dict[str, Any] | None:
     return None
 
 
-def _item_is_problem(prose: str, rules: SplitRules) -> bool:
+def _item_is_problem(prose: str, rules: SplitRules, announced: bool = False) -> bool:
+    """Does a list item state a problem of its own?
+
+    It does when a ``problem`` signal fires in it, or when it is a full sentence long enough to
+    be one (a step or a symptom is short and has no subject). Under a lead that announces
+    several problems, a plain request of some length will do ("1. A public sign-up page that
+    the admin approves").
+    """
     body = prose.strip()
     if _has_problem(body, rules):
+        return True
+    if announced and _length(body) >= 2 * rules.min_issue_chars:
         return True
     return _length(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!", "。", "？", "！"))
 
@@ -336,21 +352,13 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             for i in items:
                 if s.pattern.match(lines[i].text) and s.id.endswith("item"):
                     steps.append({"id": s.id, "kind": s.kind, "weight": -s.weight, "at": lines[i].start})
-        # Every item must be a problem of its own: it states one, or it is a full sentence
-        # long enough to be one (a step or a symptom is short and has no subject). Under a
-        # lead that announces several problems ("Here are my issues:"), most items will do.
+        # Every item must be a problem of its own (see _item_is_problem). Under a lead that
+        # announces several problems ("Here are my issues:"), most items will do.
+        lead_bonus = [s for s in rules.of_kind("list_lead") if s.pattern is not None and s.pattern.search(lead)]
         problems = [
-            _item_is_problem(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))), rules)
+            _item_is_problem(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))), rules, bool(lead_bonus))
             for k, i in enumerate(items)
         ]
-        lead_bonus = [s for s in rules.of_kind("list_lead") if s.pattern is not None and s.pattern.search(lead)]
-        # Under an announcing lead an item may also be a plain request of some length (no
-        # problem word: "1. A public sign-up page that the admin approves").
-        if lead_bonus:
-            problems = [
-                ok or _length(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))).strip()) >= 2 * rules.min_issue_chars
-                for k, (i, ok) in enumerate(zip(items, problems))
-            ]
         all_problems = all(problems) or (bool(lead_bonus) and 2 * sum(problems) >= len(problems))
         # Unannounced, a list under a lead that states a problem itself ("Sync for two of
         # the mailboxes does not work:") elaborates that problem; so does a list in a form.
@@ -391,7 +399,7 @@ def _announced_paragraphs(
         stripped = line.text.strip()
         if line.detail or not stripped.endswith(":"):
             continue
-        lead = re.split(r"(?<=[.!?])\s+", stripped)[-1]
+        lead = _last_sentence(stripped)
         fired = [(s, m) for s in leads if s.pattern is not None and (m := s.pattern.search(lead))]
         if not fired:
             continue
@@ -399,7 +407,7 @@ def _announced_paragraphs(
         if i + 1 < len(lines) and lines[i + 1].text.strip():
             continue  # a list or text right under the lead: handled as a list or one paragraph
         below = next((line for line in lines[i + 1:] if line.text.strip()), None)
-        if below is not None and any(s.pattern is not None and s.pattern.match(below.text) for s in rules.of_kind("list")):
+        if below is not None and _is_item(below.text, rules):
             continue  # a list after a blank line: handled as a list
         count = next((n for w, n in _COUNT_WORDS.items() if re.search(rf"\b{w}\b", fired[0][1].group(0), re.I)), rules.max_issues)
         starts = sorted(p for p, c in cands.items() if p > line.start and c.paragraph_start)
@@ -480,11 +488,8 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         body = _prose(text, lines, start, end)
         fired = cands[start].fired
         is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in fired)
-        states = _item_is_problem(body, rules) if is_item else _has_problem(body, rules)
-        # An item under an announcing lead may be a plain request of some length (as when
-        # the list was weighed, see _candidates).
-        if is_item and not states and any(f["kind"] == "list_lead" for f in fired):
-            states = _length(body.strip()) >= 2 * rules.min_issue_chars
+        announced = any(f["kind"] == "list_lead" for f in fired)
+        states = _item_is_problem(body, rules, announced) if is_item else _has_problem(body, rules)
         return bool(states) and _length(text[start:end].strip()) >= rules.min_issue_chars
 
     kept: list[int] = []
