@@ -88,13 +88,18 @@ DEFAULT_SETS: dict[str, tuple[Path, ...]] = {
 LOCAL_TEXTS = DATA / "local" / "split_eval_real_texts.jsonl"
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a JSON-lines file (none when it does not exist)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def load_items(path: Path) -> list[dict]:
-    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = read_jsonl(path)
     if all("text" in item for item in items):
         return items
-    texts = {}
-    if LOCAL_TEXTS.exists():
-        texts = {row["id"]: row["text"] for row in map(json.loads, LOCAL_TEXTS.read_text(encoding="utf-8").splitlines()) if row}
+    texts = {row["id"]: row["text"] for row in read_jsonl(LOCAL_TEXTS)}
     found = []
     for item in items:
         text = item.get("text", texts.get(item["id"]))

@@ -25,16 +25,10 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
-TRACKED = (DATA / "split_eval_real.jsonl", DATA / "split_eval_real2.jsonl", DATA / "split_eval_real3.jsonl")
+from split_accuracy import DATA, DEFAULT_SETS, LOCAL_TEXTS, read_jsonl
+
+TRACKED = DEFAULT_SETS["real"]
 TEST_SHARE = 0.4
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -50,7 +44,7 @@ def load_fetched(local: Path) -> tuple[dict[str, dict], list[str]]:
     items: dict[str, dict] = {}
     problems: list[str] = []
     for meta in sorted(local.glob("*_meta.jsonl")):
-        for row in _read_jsonl(meta):
+        for row in read_jsonl(meta):
             where = f"{meta.name} {row.get('id')}"
             raw = local / "raw" / f"{row['id']}.txt"
             if not raw.exists():
@@ -81,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     fetched, problems = load_fetched(args.local)
     for p in problems:
         print(p, file=sys.stderr)
-    tracked = {path: _read_jsonl(path) for path in TRACKED}
+    tracked = {path: read_jsonl(path) for path in TRACKED}
     known_ids = {r["id"] for rows in tracked.values() for r in rows}
     sources = {r["source"]: r["id"] for rows in tracked.values() for r in rows}
     updated = added = 0
@@ -95,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                 text_sha256=hashlib.sha256(item["text"].encode()).hexdigest(),
             )
             updated += 1
-    new_rows = tracked[TRACKED[2]]
+    new_rows = tracked[TRACKED[-1]]  # new ids go to the last file of the set
     for item_id, item in sorted(fetched.items()):
         if item_id in known_ids:
             continue
@@ -112,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     for path, rows in tracked.items():
         if rows:
             _write_jsonl(path, rows)
-    _write_jsonl(args.local / "split_eval_real_texts.jsonl", [{"id": i, "text": it["text"]} for i, it in sorted(fetched.items())])
+    _write_jsonl(args.local / LOCAL_TEXTS.name, [{"id": i, "text": it["text"]} for i, it in sorted(fetched.items())])
     print(f"{len(fetched)} fetched texts: {updated} existing rows updated, {added} new rows; {len(problems)} problems")
     return 1 if problems else 0
 

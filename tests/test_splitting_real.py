@@ -7,7 +7,6 @@ regression that splits single-issue requests (charging twice) fails here.
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from gateway.policy.splitting import split_issues
 from gateway.rulebook.splitting import load_split_rules
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = tuple(ROOT / "bench" / "data" / f"split_eval_real{n}.jsonl" for n in ("", "2", "3"))
 
 # Regression floors at the figures measured on the test part (docs/splitting.md: precision
 # 0.79, recall 0.34 on 436 items, 77 combined). The policy targets are precision >= 0.95 and
@@ -25,8 +23,8 @@ PRECISION_FLOOR = 0.78
 RECALL_FLOOR = 0.33
 
 
-def _bench():
-    """bench/split_accuracy.py: the same loading (texts checked against their hashes) and scoring."""
+def _load_bench():
+    """bench/split_accuracy.py: the same files, loading (texts checked against their hashes) and scoring."""
     spec = importlib.util.spec_from_file_location("split_accuracy", ROOT / "bench" / "split_accuracy.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -34,8 +32,12 @@ def _bench():
     return module
 
 
+BENCH = _load_bench()
+DATA = BENCH.DEFAULT_SETS["real"]
+
+
 def _rows() -> list[dict]:
-    return [json.loads(line) for path in DATA for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for path in DATA for row in BENCH.read_jsonl(path)]
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +60,10 @@ def test_real_set_is_labelled_with_sources() -> None:
 
 # The texts are third-party writing and stay out of the repository (bench/split_accuracy.py);
 # the floors are checked where someone has fetched them (bench/split_eval_import.py).
-@pytest.mark.skipif(not _bench().LOCAL_TEXTS.exists(), reason="the real set's texts are not fetched (bench/data/local/)")
+@pytest.mark.skipif(not BENCH.LOCAL_TEXTS.exists(), reason="the real set's texts are not fetched (bench/data/local/)")
 def test_real_test_part_precision_and_recall_floors(rules) -> None:
-    bench = _bench()
-    items = [i for path in DATA for i in bench.load_items(path) if i["split"] == "test"]
-    scores = bench.evaluate(items, rules)
+    items = [i for path in DATA for i in BENCH.load_items(path) if i["split"] == "test"]
+    scores = BENCH.evaluate(items, rules)
     assert scores["combined"] > 0, "the test part must contain combined requests"
     assert scores["precision"] >= PRECISION_FLOOR, scores
     assert scores["recall"] >= RECALL_FLOOR, scores
