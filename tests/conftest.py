@@ -24,7 +24,9 @@ from sqlalchemy import create_engine, text
 from gateway.config import Config, config_from_mapping
 from gateway.desk import Desk, build_desk
 from gateway.policy.calendar import use_bundled_tzdata
+from gateway.policy.splitting import SplitRules
 from gateway.rulebook.numbers import load_numbers
+from gateway.rulebook.splitting import load_split_rules
 from gateway.store.db import Database
 from gateway.store.models import Base
 
@@ -39,6 +41,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def split_rules() -> SplitRules:
+    """The shipped issue-splitting rules (rules/splitting.toml)."""
+    return load_split_rules(ROOT / "rules")
 
 
 @pytest.fixture(scope="session")

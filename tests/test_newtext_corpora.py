@@ -13,24 +13,18 @@ import pytest
 from gateway.cli.split import bodies_from_bytes
 from gateway.policy.newtext import new_text
 from gateway.policy.splitting import SplitRules, split_issues
-from gateway.rulebook.splitting import load_split_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT.parent / "shared" / "corpora"
 FILES = sorted((CORPORA / "zammad").rglob("*.box")) + sorted((CORPORA / "rt").rglob("*.eml"))
 
 
-@pytest.fixture(scope="module")
-def rules() -> SplitRules:
-    return load_split_rules(ROOT / "rules")
-
-
 @pytest.mark.skipif(not FILES, reason="copyleft corpora not present in ../shared/corpora")
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CORPORA)))
-def test_copyleft_corpus_message_never_crashes(path: Path, rules: SplitRules) -> None:
+def test_copyleft_corpus_message_never_crashes(path: Path, split_rules: SplitRules) -> None:
     plain, html = bodies_from_bytes(path.read_bytes())
     text = new_text(plain, html)
     assert isinstance(text, str)
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) >= 1
     assert all(s["id"] for s in result.signals)

@@ -1,7 +1,7 @@
 """Floors on the real-world evaluation set (bench/data/split_eval_real*.jsonl, POLICY.md P2).
 
 The set (two files, read together) holds public support requests about mail and groupware servers with their sources;
-rules are tuned on its ``dev`` part only, so these floors are measured on ``test``. A
+split_rules are tuned on its ``dev`` part only, so these floors are measured on ``test``. A
 regression that splits single-issue requests (charging twice) fails here.
 """
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from gateway.policy.splitting import split_issues
-from gateway.rulebook.splitting import load_split_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,11 +39,6 @@ def _rows() -> list[dict]:
     return [row for path in DATA for row in BENCH.read_jsonl(path)]
 
 
-@pytest.fixture(scope="module")
-def rules():
-    return load_split_rules(ROOT / "rules")
-
-
 def test_real_set_is_labelled_with_sources() -> None:
     rows = _rows()
     assert len(rows) >= 1100
@@ -61,55 +55,55 @@ def test_real_set_is_labelled_with_sources() -> None:
 # The texts are third-party writing and stay out of the repository (bench/split_accuracy.py);
 # the floors are checked where someone has fetched them (bench/split_eval_import.py).
 @pytest.mark.skipif(not BENCH.LOCAL_TEXTS.exists(), reason="the real set's texts are not fetched (bench/data/local/)")
-def test_real_test_part_precision_and_recall_floors(rules) -> None:
+def test_real_test_part_precision_and_recall_floors(split_rules) -> None:
     items = [i for path in DATA for i in BENCH.load_items(path) if i["split"] == "test"]
-    scores = BENCH.evaluate(items, rules)
+    scores = BENCH.evaluate(items, split_rules)
     assert scores["combined"] > 0, "the test part must contain combined requests"
     assert scores["precision"] >= PRECISION_FLOOR, scores
     assert scores["recall"] >= RECALL_FLOOR, scores
 
 
-def test_generic_plea_is_a_preamble_not_an_issue(rules) -> None:
+def test_generic_plea_is_a_preamble_not_an_issue(split_rules) -> None:
     text = (
         "Hello, could someone please help me out here?\n\n"
         "I cannot get a desktop mail client working with my server; Thunderbird keeps failing to log in. "
         "Has anybody managed to make a desktop client work?"
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_colon_numbered_problems_split(rules) -> None:
+def test_colon_numbered_problems_split(split_rules) -> None:
     text = (
         'There are a few "small problems" left:\n\n'
         "1: The mail log stays empty, nothing is ever written to it.\n\n"
         "2: In the admin panel the queue view and the graphs are gone since two weeks.\n\n"
         "3: Our PHP script cannot send mail through one of the server's accounts."
     )
-    assert len(split_issues(text, rules).issues) == 3
+    assert len(split_issues(text, split_rules).issues) == 3
 
 
-def test_also_if_continues_the_same_problem(rules) -> None:
+def test_also_if_continues_the_same_problem(split_rules) -> None:
     text = (
         "Calendars shared over ActiveSync on Android sync once and then never notify about events.\n"
         "Also if the other person adds an event it never reaches the server. Any hints?"
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_unannounced_two_item_list_splits_from_its_first_item(rules) -> None:
+def test_unannounced_two_item_list_splits_from_its_first_item(split_rules) -> None:
     text = (
         "1. Outlook connector crashes when opening shared calendars.\n"
         "2. How do I move a mailbox to another Scalix server?"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.starts == [0, text.index("2. How")]
 
 
-def test_item_ending_in_too_is_a_symptom_of_the_same_outage(rules) -> None:
+def test_item_ending_in_too_is_a_symptom_of_the_same_outage(split_rules) -> None:
     text = (
         "Hi\n\nIMAP and SMTP look dead for every mailbox.\n\n"
         "* Thunderbird prompts for the password on every mailbox, sending fails as well\n"
         "* The webmail does not work either"
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined

@@ -8,111 +8,99 @@ continues in lower case, and "Also worked fine."
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from gateway.policy.splitting import split_issues
-from gateway.rulebook.splitting import load_split_rules
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return load_split_rules(ROOT / "rules")
 
 
 def _ids(result) -> set[str]:
     return {s["id"] for s in result.signals if s.get("split")}
 
 
-def test_markdown_headed_problems_split(rules) -> None:
+def test_markdown_headed_problems_split(split_rules) -> None:
     text = (
         "## Problem 1: Sieve filters are ignored\n\n"
-        "Since the move to the new host, none of my sieve rules run. Mail lands in INBOX.\n\n"
+        "Since the move to the new host, none of my sieve split_rules run. Mail lands in INBOX.\n\n"
         "## Problem 2: Calendar invitations\n\n"
         "Invitations sent from the webmail arrive without the ics part at external recipients."
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.starts[1] == text.index("## Problem 2")
     assert "marker.numbered-heading" in _ids(result)
 
 
-def test_bold_issue_labels_split(rules) -> None:
+def test_bold_issue_labels_split(split_rules) -> None:
     text = (
         "**Issue 1**: The spam folder is not created for new mailboxes, so junk lands in the inbox.\n\n"
         "**Issue 2**: Is there a way to change the default quota for every new domain?"
     )
-    assert len(split_issues(text, rules).issues) == 2
+    assert len(split_issues(text, split_rules).issues) == 2
 
 
-def test_enumeration_inside_one_line_splits(rules) -> None:
+def test_enumeration_inside_one_line_splits(split_rules) -> None:
     text = (
         "I have two questions: 1) how do I raise the attachment size limit in the webmail? "
         "2) why does the admin page say my DKIM key is invalid when other checkers accept it?"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.starts[1] == text.index("2) why")
     assert result.issues[0].startswith("I have two questions:")
 
 
-def test_version_numbers_and_stray_parentheses_do_not_cut_a_line(rules) -> None:
+def test_version_numbers_and_stray_parentheses_do_not_cut_a_line(split_rules) -> None:
     text = (
         "Since 2.3) the log rotation stops at 1) midnight? The rotated files stay empty and the "
         "daemon keeps writing to the old file handle until it is restarted."
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_q_labels_split(rules) -> None:
+def test_q_labels_split(split_rules) -> None:
     text = (
         "Q1: Can the autodiscover service publish the IMAP port 993 instead of 143?\n"
         "Q2: The filter UI keeps logging me out after a few seconds, what can cause this?"
     )
-    assert len(split_issues(text, rules).issues) == 2
+    assert len(split_issues(text, split_rules).issues) == 2
 
 
-def test_lead_announcing_questions_splits_the_paragraphs_below(rules) -> None:
+def test_lead_announcing_questions_splits_the_paragraphs_below(split_rules) -> None:
     text = (
         "Hello, two questions:\n\n"
         "How do I forward all mail of a deleted user to another mailbox?\n\n"
         "Is it possible to set an out-of-office reply for a shared mailbox from the admin UI?"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert "lead.several-problems" in _ids(result)
 
 
-def test_lead_announcing_symptoms_of_an_upgrade_does_not_split(rules) -> None:
+def test_lead_announcing_symptoms_of_an_upgrade_does_not_split(split_rules) -> None:
     text = (
         "A few problems since the upgrade to 3.1:\n\n"
         "The webmail shows a blank page after login for every user.\n\n"
         "The admin page cannot list the domains, it times out."
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_also_with_a_new_question_on_another_subject_splits(rules) -> None:
+def test_also_with_a_new_question_on_another_subject_splits(split_rules) -> None:
     text = (
         "The quota shown in the webmail is always 0 bytes even though the mailbox is nearly full.\n\n"
         "Also would it be possible to change the DNS resolvers the containers use?"
     )
-    assert len(split_issues(text, rules).issues) == 2
+    assert len(split_issues(text, split_rules).issues) == 2
 
 
-def test_also_without_a_subject_continues_the_story(rules) -> None:
+def test_also_without_a_subject_continues_the_story(split_rules) -> None:
     text = (
         "I moved my server to the new image and set up DKIM, SPF and DMARC. Sending from the phone "
         "to my private account works. Also worked fine from the desktop client.\n\n"
         "Now I added a catch-all alias for the domain but mail to unknown addresses still bounces."
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_issue_template_form_is_one_report(rules) -> None:
+def test_issue_template_form_is_one_report(split_rules) -> None:
     text = (
         "### Describe the bug\n"
         "After the update the address book sync stops; contacts on the phone are stale.\n\n"
@@ -125,30 +113,30 @@ def test_issue_template_form_is_one_report(rules) -> None:
         "### Environment\n"
         "Client 91.2, server 5.4"
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_form_still_splits_at_an_explicit_marker(rules) -> None:
+def test_form_still_splits_at_an_explicit_marker(split_rules) -> None:
     text = (
         "### Describe the bug\n"
         "Outgoing mail to one provider is rejected with 550 5.7.1 since Monday.\n\n"
         "### Additional context\n"
         "Another question: how do I move the spam folder of every user to a new name?"
     )
-    assert len(split_issues(text, rules).issues) == 2
+    assert len(split_issues(text, split_rules).issues) == 2
 
 
-def test_checkbox_list_is_not_a_list_of_problems(rules) -> None:
+def test_checkbox_list_is_not_a_list_of_problems(split_rules) -> None:
     text = (
         "### Checklist\n\n"
         "- [x] I have searched the tracker for the same bug report.\n"
         "- [x] I will describe the problem with as much detail as I can.\n\n"
         "Sending a mail with an attachment fails: the app says it could not be sent, but it arrives."
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_list_of_references_is_not_a_list_of_problems(rules) -> None:
+def test_list_of_references_is_not_a_list_of_problems(split_rules) -> None:
     text = (
         "Please recommend the CalDAV and CardDAV setup in the docs instead of ActiveSync, "
         "its sync has too many problems on phones.\n\n"
@@ -156,64 +144,64 @@ def test_list_of_references_is_not_a_list_of_problems(rules) -> None:
         "* [4411: only one phone number shown when two have the same type](https://bugs.example.org/4411)\n"
         "* [2870: broken vcard import with quoted-printable](https://bugs.example.org/2870)\n"
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_lower_case_paragraph_continues_the_question(rules) -> None:
+def test_lower_case_paragraph_continues_the_question(split_rules) -> None:
     text = (
         "The bundled webmail is old; there is a maintained fork now. Would it be easy to switch?\n\n"
         "e.g. just change the image path of that service in the compose file?"
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_list_of_documentation_suggestions_splits(rules) -> None:
+def test_list_of_documentation_suggestions_splits(split_rules) -> None:
     text = (
         "Thanks for the container. As a first-time user I found some gaps in the docs:\n\n"
         "1. How do I reach the admin panel? The port table does not list it.\n\n"
         "2. What are the hardware requirements? How many CPUs and how much RAM?\n\n"
         "3. Maybe add a link to the DNS setup page, new users will need it."
     )
-    assert len(split_issues(text, rules).issues) == 3
+    assert len(split_issues(text, split_rules).issues) == 3
 
 
-def test_side_note_starts_a_new_problem_inside_a_paragraph(rules) -> None:
+def test_side_note_starts_a_new_problem_inside_a_paragraph(split_rules) -> None:
     text = (
         "The backup page disappeared from the admin panel with the last release. Is that intentional? "
         "On a side note, the new backup script is not installed by the setup and the README does not mention it."
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert "marker.unrelated" in _ids(result)
 
 
-def test_aside_giving_the_version_is_detail(rules) -> None:
+def test_aside_giving_the_version_is_detail(split_rules) -> None:
     text = (
         "Mail to one provider bounces with 550 5.7.1 since Monday, every other domain works.\n\n"
         "Btw, I am on version 2.3 of the Docker image, installed last spring."
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_marker_in_german_splits(rules) -> None:
+def test_marker_in_german_splits(split_rules) -> None:
     text = (
         "Seit dem Update kommen keine Mails mehr von externen Absendern an, das Log zeigt nichts.\n\n"
         "Noch eine andere Frage: wie kann ich das Passwort des Admin-Kontos zurücksetzen?"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert "marker.another-issue" in _ids(result)
 
 
-def test_and_question_after_a_question_splits_at_a_new_paragraph(rules) -> None:
+def test_and_question_after_a_question_splits_at_a_new_paragraph(split_rules) -> None:
     text = (
         "Can the server fetch mail from an external IMAP account on a schedule?\n\n"
         "And can new mail raise a push notification on the phone app?"
     )
-    assert len(split_issues(text, rules).issues) == 2
+    assert len(split_issues(text, split_rules).issues) == 2
 
 
-def test_second_list_under_its_own_lead_is_not_more_items_of_the_first(rules) -> None:
+def test_second_list_under_its_own_lead_is_not_more_items_of_the_first(split_rules) -> None:
     text = (
         "Two problems I'm facing:\n"
         "1. The newsletter tool says a campaign was sent to everyone, yet nobody receives it.\n"
@@ -222,13 +210,13 @@ def test_second_list_under_its_own_lead_is_not_more_items_of_the_first(rules) ->
         "1. The SMTP user shows no recent activity\n"
         "2. The metrics page shows nothing at all"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.starts[1] == text.index("2. Testing")
     assert "On the relay provider's side:" in result.issues[1]
 
 
-def test_list_of_reasons_argues_for_one_request(rules) -> None:
+def test_list_of_reasons_argues_for_one_request(split_rules) -> None:
     text = (
         "Please let the sync add-on take over the role of the personal address book.\n\n"
         "Reasons are:\n"
@@ -237,37 +225,37 @@ def test_list_of_reasons_argues_for_one_request(rules) -> None:
         "2. Other address books cannot be used in message filters or in the junk settings, "
         "which is where our users need them most."
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_chinese_enumeration_of_feature_requests_splits(rules) -> None:
+def test_chinese_enumeration_of_feature_requests_splits(split_rules) -> None:
     # "Could you add the following features: 1、sending mail  2、IMAP login"
     text = "你好，能否添加如下功能\n1、添加发信功能，可以通过外部服务发送\n2、支持IMAP登录，方便客户端使用"
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.starts[1] == text.index("2、")
 
 
-def test_lead_complaining_of_many_bugs_announces_them(rules) -> None:
+def test_lead_complaining_of_many_bugs_announces_them(split_rules) -> None:
     text = (
         "The client has a lot of bugs since I switched from the old one.\n\n"
         "- Links pasted into a message lose their formatting and look different from typed ones.\n"
         "- Switching accounts does not switch the signature, so replies go out with the wrong one.\n"
         "- Every tenth message is sent empty, the recipient gets a blank mail."
     )
-    assert len(split_issues(text, rules).issues) == 3
+    assert len(split_issues(text, split_rules).issues) == 3
 
 
-def test_arrow_bullets_are_list_items(rules) -> None:
+def test_arrow_bullets_are_list_items(split_rules) -> None:
     text = (
         "Hi, found these in the new webmail:\n"
         '-> contacts : "something wrong" error message, does not work at all\n'
         "-> calendar : unable to add an event, the save button stays grey"
     )
-    assert len(split_issues(text, rules).issues) == 2
+    assert len(split_issues(text, split_rules).issues) == 2
 
 
-def test_points_under_numbered_items_belong_to_their_item(rules) -> None:
+def test_points_under_numbered_items_belong_to_their_item(split_rules) -> None:
     text = (
         "Some remarks after a week with the admin panel:\n\n"
         "1. The welcome page after login is not useful for an admin\n"
@@ -276,13 +264,13 @@ def test_points_under_numbered_items_belong_to_their_item(rules) -> None:
         "2. How do I generate the DKIM key for a new domain? It is not created by default.\n"
         "- the docs do not mention it\n"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.starts[1] == text.index("2. How")
     assert "the page loads slowly" in result.issues[0]
 
 
-def test_announced_requests_without_problem_words_split(rules) -> None:
+def test_announced_requests_without_problem_words_split(split_rules) -> None:
     # "I like the tool, but a few things would be useful: 1. public sign-up approved by the
     # admin 2. a backup of the mail folders and the database, uploaded to another server"
     text = (
@@ -291,87 +279,87 @@ def test_announced_requests_without_problem_words_split(rules) -> None:
         "2. Eine Backup-Funktion für die Mailverzeichnisse und die Datenbank, mit Upload (ftp)\n\n"
         "Ich versuche das gerade selbst umzusetzen ;)"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.starts == [text.index("1. Ein"), text.index("2. Eine")]
 
 
-def test_lead_above_a_list_does_not_split_the_closing_line(rules) -> None:
+def test_lead_above_a_list_does_not_split_the_closing_line(split_rules) -> None:
     text = (
         "I have multiple issues with the new install. Here are the issues:\n\n"
         "- The program only downloads 99 messages and marks them all unread.\n"
         "- It doesn't send mail, it just hangs in the outbox.\n\n"
         "Thanks, please ask me for any further info on my system."
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert result.issues[1].rstrip().endswith("on my system.")
 
 
-def test_writer_calling_it_one_problem_keeps_a_list_together(rules) -> None:
+def test_writer_calling_it_one_problem_keeps_a_list_together(split_rules) -> None:
     text = (
         "Some tickets show up in the mailbox but never in the helpdesk. We saw it like this:\n\n"
         "1. Two mails with different subjects were sent from an outside address; one became a ticket, the other did not.\n"
         "2. A customer answered one of our replies, and the answer is only in the mailbox.\n\n"
         "Any idea what the problem could be here?"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert not result.combined
     assert any(s["id"] == "one-issue.this-problem" for s in result.signals)
 
 
-def test_numbered_scenarios_are_cases_of_one_problem(rules) -> None:
+def test_numbered_scenarios_are_cases_of_one_problem(split_rules) -> None:
     text = (
         "We had two scenarios here:\n"
         "1. A mail sent to the support address never became a ticket, although it is in the mailbox.\n"
         "2. A reply from a customer is missing in the conversation, though it reached the mailbox."
     )
-    assert not split_issues(text, rules).combined
+    assert not split_issues(text, split_rules).combined
 
 
-def test_asking_something_else_in_addition_splits(rules) -> None:
+def test_asking_something_else_in_addition_splits(split_rules) -> None:
     text = (
         "The server rejects logins from the phone app with 'invalid credentials' although the "
         "same password works in the webmail. I would appreciate any help on the matter.\n\n"
         "I'd also like to ask how I can share these calendars with many users at once."
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert "marker.another-issue" in _ids(result)
 
 
-def test_ps_with_a_new_question_is_not_a_version_note(rules) -> None:
+def test_ps_with_a_new_question_is_not_a_version_note(split_rules) -> None:
     text = (
         "Can the scheduler export the free/busy times of every room as one calendar feed?\n\n"
         "PS: Is there any other tool to book meeting rooms from the calendar, since ours keeps failing?"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert not any(s["id"] == "veto.ps-version" for s in result.signals)
 
 
-def test_list_of_missing_features_and_annoyances_splits(rules) -> None:
+def test_list_of_missing_features_and_annoyances_splits(split_rules) -> None:
     text = (
         "- App start-up time is too long on older phones.\n"
         "- No way to edit signatures per identity.\n"
         "- The folder list is cluttered with system folders that cannot be hidden."
     )
-    assert len(split_issues(text, rules).issues) == 3
+    assert len(split_issues(text, split_rules).issues) == 3
 
 
-def test_ps_asking_something_else_splits(rules) -> None:
+def test_ps_asking_something_else_splits(split_rules) -> None:
     text = (
         "Can the calendar server compute free/busy times from a shared room calendar and publish them?\n\n"
         "PS: Is there any other tool to schedule meetings automatically from several calendars?"
     )
-    result = split_issues(text, rules)
+    result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert "marker.aside-question" in _ids(result)
 
 
-def test_also_asking_for_a_feature_splits(rules) -> None:
+def test_also_asking_for_a_feature_splits(split_rules) -> None:
     text = (
         "Reading our own address book through the sync option returns an empty list, although "
         "the contacts are visible in the web client.\n\n"
         "Also, would you consider adding an API call that lists every shared address book?"
     )
-    assert len(split_issues(text, rules).issues) == 2
+    assert len(split_issues(text, split_rules).issues) == 2
