@@ -43,6 +43,8 @@ def test_parse_a_number_is_not_a_command_and_commands_only_count_at_the_top() ->
     ("#phone not-an-address Subject", "#phone needs an account address"),
     ("#phone a@b.example", "#phone needs an account address"),
     ("#split\n\n---\n", "#split found no problems"),
+    ("#merge\n", "#merge needs the number"),
+    ("#merge soon\n", "#merge needs the number"),
     ("#comment", "#comment needs a text"),
 ])
 def test_parse_errors(text: str, fragment: str) -> None:
@@ -193,6 +195,52 @@ def test_not_same_undoes_a_reopen(world: World) -> None:
     assert world.tech_mail(body="#not-same", at=closed + timedelta(days=4), ticket=n).outcome.outcome == "rejected"
 
 
+COMBINED = (
+    "Hello,\n\nwe have two unrelated problems.\n\n"
+    "1. The nightly backup job stops with error 42 since Monday.\n"
+    "2. How do we add a second LDAP server for failover?\n\nThanks"
+)
+
+
+@pytest.mark.storage
+def test_merge_undoes_a_wrong_cut(world: World) -> None:
+    sent = world.mail(frm=CUSTOMER, subject="Backup and LDAP", body=COMBINED, at=START)
+    first, second = sent.outcome.tickets
+    assert world.balance(START) == 30
+    merged = world.tech_mail(body="#merge " + str(first) + "\nBoth come from the same directory outage; we answer in one ticket.", at=START + H, ticket=second)
+    assert merged.outcome.outcome == "appended", merged.outcome
+    t, into = world.ticket(second), world.ticket(first)
+    assert (t.status, t.merged_into_id, t.closed_at) == ("merged", into.id, START + H)
+    assert into.status == "open" and world.balance(START + H) == 40
+    (mail,) = world.outbox("merged", to=CUSTOMER)
+    assert f"#{second}" in mail.body and f"[#{first}]" in mail.subject
+    assert world.outbox("points_credited", to=CUSTOMER)
+    assert [e.note for e in world.events(first) if e.kind == "merge"] == [f"#{second} merged into this ticket"]
+    # The customer's reply to the merged ticket joins the ticket it continues in, free.
+    reply = world.mail(frm=CUSTOMER, subject=f"Re: [#{second}] Backup and LDAP", body="The directory is back up now.", at=START + 2 * H)
+    assert reply.outcome.outcome == "appended" and reply.outcome.tickets == [first]
+    assert world.balance(START + 2 * H) == 40
+    # A merged ticket takes no further action; a second merge is refused and changes nothing.
+    assert world.tech_mail(body=f"#merge {first}", at=START + 3 * H, ticket=second).outcome.outcome == "rejected"
+    assert world.balance(START + 3 * H) == 40
+
+
+@pytest.mark.storage
+@pytest.mark.parametrize("target, fragment", [("self", "into itself"), ("other", "different accounts"), (99999, "no ticket #99999")])
+def test_merge_refusals_change_nothing(world: World, target: object, fragment: str) -> None:
+    n = open_one(world)
+    if target == "self":
+        target = n
+    elif target == "other":
+        world.add_account("olga@other.example", points=20, at=START - H)
+        target = world.mail(frm="olga@other.example", subject="Quota", body="Quota warnings come too early.", at=START).outcome.tickets[0]
+    sent = world.tech_mail(body=f"#merge {target}", at=START + H, ticket=n)
+    assert sent.outcome.outcome == "rejected"
+    assert world.ticket(n).status == "open" and world.balance(START + H) == 40
+    (err,) = world.outbox("command_error", to=TECH)
+    assert fragment in err.body
+
+
 @pytest.mark.storage
 def test_a_failing_command_undoes_the_ones_before_it(world: World) -> None:
     n = open_one(world)
@@ -268,4 +316,7 @@ def test_cli_actions_share_the_mail_implementation(world: World, tmp_path: Path,
         cli(world, tmp_path, "open", "--channel", "phone", "--account", "erin@community.example", "--subject", "x", "--at", at)
     with pytest.raises(UserError, match="not a feature request"):
         cli(world, tmp_path, "disposition", str(child), "accepted", "Will do.", "--at", at)
+    other, phone = world.tickets()[2].number, world.tickets()[3].number
+    assert cli(world, tmp_path, "merge", str(other), "--into", str(phone), "--at", at, "--json") == 0
+    assert world.ticket(other).status == "merged" and world.balance(START + H) == 30
     assert "split" in capsys.readouterr().out

@@ -91,6 +91,7 @@ def test_combined_request_is_split_and_charged_per_issue(cfg: Path) -> None:
     assert balance(cfg) == 20
     acks = [o for o in outbox(cfg) if o["event"] == "ack"]
     assert len(acks) == 2 and all("issue" in a["body"] and "of 2" in a["body"] for a in acks)
+    assert all("not a separate issue, reply" in a["body"] for a in acks)  # the way back from a wrong cut (#merge)
     # A reply quoting the numbered list is a free reply, never split.
     reply = "Any news?\n\nOn Wed, 2 Dec 2026 at 11:00, Acme wrote:\n> 1. IMAP sync fails\n> 2. How do I set up LDAP?\n"
     raw = f"From: acme@customer.example\nTo: support@example.com\nSubject: Re: [#{out['tickets'][0]}] Two things\nIn-Reply-To: <pol-7@customer.example>\nMessage-ID: <pol-8@customer.example>\n\n{reply}\n".encode()

@@ -1,4 +1,4 @@
-"""``ticket-gateway ticket close|bug|decline|comment|disposition|not-same|split|open``.
+"""``ticket-gateway ticket close|bug|decline|comment|disposition|not-same|split|merge|open``.
 
 The technicians' actions by CLI: the same functions the ``#command`` lines run by mail
 (``gateway.pipeline.commands``), each in one transaction with its mail queued in the
@@ -48,6 +48,8 @@ def register_actions(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     action("not-same", "undo a customer's reopen: close again, the customer is asked for a new incident", run_not_same)
     p = action("split", "open one charged incident per subordinate problem (all or none)", run_split)
     p.add_argument("--part", action="append", required=True, metavar="TEXT", help="one subordinate problem (repeat)")
+    p = action("merge", "merge a ticket into another of the same account (the same issue): its points go back", run_merge)
+    p.add_argument("--into", type=int, required=True, metavar="NUMBER", help="the ticket it continues in")
     p = action("open", "log an incident for an account on another channel (phone), charged like any other", run_open, number=False)
     p.add_argument("--channel", default="phone", help="the channel (default: phone); refused where the edition does not include it")
     p.add_argument("--account", required=True, metavar="EMAIL", help="an address of the account")
@@ -113,6 +115,10 @@ def run_not_same(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_split(args: argparse.Namespace, ctx: CliContext) -> int:
     return _on_ticket(args, ctx, lambda s, t, at: {"action": "split", "opened": [c.number for c in commands.split_ticket(s, ctx.desk, t, list(args.part), at, actor=_actor(args))]})
+
+
+def run_merge(args: argparse.Namespace, ctx: CliContext) -> int:
+    return _on_ticket(args, ctx, lambda s, t, at: {"action": "merged", "into": args.into, "points": commands.merge_ticket(s, ctx.desk, t, args.into, at, actor=_actor(args))})
 
 
 def run_open(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -24,14 +24,14 @@ from gateway.desk import Desk
 from gateway.errors import UserError
 from gateway.pipeline.credit import credit_ticket_and_notify
 from gateway.pipeline.notify import notify
-from gateway.pipeline.tickets import open_ticket, status_change
+from gateway.pipeline.tickets import find_ticket, open_ticket, status_change
 from gateway.policy.ledger import InsufficientPoints
 from gateway.policy.rules_engine import channel_allowed, channel_refusal
 from gateway.store import ledger
 from gateway.store.accounts import by_address
 from gateway.store.models import Account, Ticket, TicketEvent
 
-COMMANDS = ("close", "bug", "decline", "comment", "disposition", "not-same", "split", "phone")
+COMMANDS = ("close", "bug", "decline", "comment", "disposition", "not-same", "split", "merge", "phone")
 DISPOSITIONS = ("accepted", "declined", "planned")
 REOPEN_NOTE = "reopened by customer reply"
 
@@ -109,6 +109,12 @@ def _parse_line(name: str, args: str, lineno: int, errors: list[str]) -> Command
             errors.append(f"line {lineno}: #{name} takes no arguments (got {args!r})")
             return None
         return Command(name, "", lineno)
+    if name == "merge":
+        number = args.lstrip("#")
+        if not number.isdigit():
+            errors.append(f"line {lineno}: #merge needs the number of the ticket this one continues in, e.g. #merge 1001")
+            return None
+        return Command(name, number, lineno)
     if name == "decline":
         if not args:
             errors.append(f"line {lineno}: #decline needs a reason, e.g. #decline not a current release")
@@ -251,6 +257,27 @@ def not_same(s: Session, desk: Desk, ticket: Ticket, at: datetime, *, actor: str
     notify(s, desk, "not_same", to=account.primary_address, at=at, dedup_key=f"not-same:{ticket.number}:{event.id}", ticket=ticket, account=account)
 
 
+def merge_ticket(s: Session, desk: Desk, ticket: Ticket, into_number: int, at: datetime, *, actor: str) -> int:
+    """Undo a cut that should not have been made (P2): ``ticket`` is the same issue as
+    ``#into_number``. It is merged into that ticket, its points go back, the customer is
+    told, and later replies to it go to the ticket it continues in."""
+    into = find_ticket(s, into_number)
+    if into is None:
+        raise UserError(f"no ticket #{into_number} to merge #{ticket.number} into")
+    if into.id == ticket.id:
+        raise UserError(f"ticket #{ticket.number} cannot be merged into itself")
+    if ticket.status != "open" or into.status != "open":
+        raise UserError(f"only open tickets merge: #{ticket.number} is {ticket.status}, #{into.number} is {into.status}")
+    if into.account_id != ticket.account_id:
+        raise UserError(f"tickets #{ticket.number} and #{into.number} belong to different accounts; only one account's tickets merge")
+    event = _event(s, ticket, at, "status", actor=actor, note=f"merged into #{into.number}", new_status="merged")
+    ticket.merged_into_id, ticket.closed_at = into.id, at
+    _event(s, into, at, "merge", actor=actor, note=f"#{ticket.number} merged into this ticket")
+    account = _account(s, ticket)
+    notify(s, desk, "merged", to=account.primary_address, at=at, dedup_key=f"merged:{ticket.number}:{event.id}", ticket=ticket, into=into, account=account)
+    return credit_ticket_and_notify(s, desk, ticket, at, reason="merge", actor=actor).points
+
+
 def split_ticket(s: Session, desk: Desk, ticket: Ticket, parts: list[str], at: datetime, *, actor: str) -> list[Ticket]:
     """One new incident per subordinate problem, each charged; all or none (P2)."""
     parts = [p.strip() for p in parts if p.strip()]
@@ -356,6 +383,8 @@ def execute(s: Session, desk: Desk, ticket: Ticket | None, commands: list[Comman
             record_disposition(s, desk, ticket, at, actor=actor, state=state, text=text)
         elif cmd.name == "not-same":
             not_same(s, desk, ticket, at, actor=actor)
+        elif cmd.name == "merge":
+            merge_ticket(s, desk, ticket, int(cmd.args), at, actor=actor)
         elif cmd.name == "split":
             children = split_ticket(s, desk, ticket, list(cmd.blocks), at, actor=actor)
             out.opened.extend(t.number for t in children)

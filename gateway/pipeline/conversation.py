@@ -2,6 +2,7 @@
 
 ``thread.locate`` decides which ticket, if any, the message joins. A technician's message
 goes to ``technician.py`` (also one that names no ticket: ``#phone`` needs none). A
+customer's reply to a merged ticket (``#merge``) goes to the ticket it was merged into. A
 customer's reply to an open ticket is appended. A reply to a closed ticket within
 ``reopen_window_days`` of its *first* closure reopens it, free, and tells the technicians;
 a later reply goes on down the chain as a new, charged incident that references the old
@@ -29,11 +30,25 @@ def record_in(w: Work, ticket: Ticket, kind: str) -> None:
     w.s.add(TicketMessage(ticket_id=ticket.id, at=w.logged_at, direction="in", kind=kind, sender=w.msg.from_addr, message_id=w.msg.message_id, subject=w.msg.subject, inbound_id=w.inbound.id))
 
 
+def continued(w: Work, ticket: Ticket, evidence: str) -> tuple[Ticket, str]:
+    """A merged ticket's conversation goes on in the ticket it was merged into (``#merge``)."""
+    seen = {ticket.id}
+    while ticket.status == "merged" and ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        into = w.s.get(Ticket, ticket.merged_into_id)
+        if into is None:
+            break
+        evidence, ticket = f"{evidence}; #{ticket.number} was merged into #{into.number}", into
+        seen.add(ticket.id)
+    return ticket, evidence
+
+
 def run(w: Work) -> Outcome | None:
     ticket, evidence = locate(w)
     is_tech = w.desk.config.is_technician(w.msg.from_addr)
     if ticket is None:
         return technician.run(w, None) if is_tech else None
+    if not is_tech:
+        ticket, evidence = continued(w, ticket, evidence or "")
     w.decision["thread"] = {"ticket": ticket.number, "evidence": evidence}
     if is_tech:
         return technician.run(w, ticket)

@@ -155,7 +155,7 @@ class Ticket(Base):
     number: Mapped[int] = mapped_column(BigInteger, unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(20))  # open, closed, declined
+    status: Mapped[str] = mapped_column(String(20))  # open, closed, declined, merged
     kind: Mapped[str] = mapped_column(String(20), default="incident")  # incident, feature
     channel: Mapped[str] = mapped_column(String(20), default="email")
     subject: Mapped[str] = mapped_column(Text)
@@ -170,6 +170,7 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # status "merged": where it continues
     product: Mapped[str | None] = mapped_column(String(100))
     release: Mapped[str | None] = mapped_column(String(50))
     category: Mapped[str | None] = mapped_column(String(50))
