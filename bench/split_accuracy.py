@@ -74,11 +74,13 @@ def evaluate(items: list[dict], rules: SplitRules | None) -> dict[str, float]:
 
 
 DATA = ROOT / "bench" / "data"
-# The composed set and the real set (public support requests, bench/data/split_eval_real*.jsonl,
-# read together); each set is reported on its own, dev and test apart.
+# The composed set, the real set (public support requests, bench/data/split_eval_real*.jsonl,
+# read together) and the modelled set (each text rewritten in our own words after one public
+# request, keeping its shape); each set is reported on its own, dev and test apart.
 DEFAULT_SETS: dict[str, tuple[Path, ...]] = {
     "composed": (DATA / "split_eval.jsonl",),
     "real": (DATA / "split_eval_real.jsonl", DATA / "split_eval_real2.jsonl", DATA / "split_eval_real3.jsonl"),
+    "modelled": (DATA / "split_eval_modelled.jsonl",),
 }
 
 

@@ -363,3 +363,106 @@ def test_also_asking_for_a_feature_splits(split_rules) -> None:
         "Also, would you consider adding an API call that lists every shared address book?"
     )
     assert len(split_issues(text, split_rules).issues) == 2
+
+
+# Shapes from the modelled set (bench/data/split_eval_modelled.jsonl), the first five of which
+# split wrongly when that set was first measured blind.
+
+
+def test_checkbox_answers_other_than_x_are_not_items(split_rules) -> None:
+    text = (
+        "### Prerequisites\n\n"
+        "* [yes, on two servers] Can you reproduce the problem on a fresh install of the latest release?\n"
+        "* [No ] Are there any errors in the PHP log or the browser console?\n"
+        "* [ yes] Did you search the existing issues to see if this is already reported?\n\n"
+        "**Expected behavior:** Mail keeps being fetched by the cron job after the move to the new host.\n\n"
+        "**Actual behavior:** Nothing is fetched any more and the log stays empty."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_result_arrow_under_a_command_is_not_an_item(split_rules) -> None:
+    text = (
+        "I went through the readme and tried several variants, none of them succeed.\n\n"
+        "1.Without any password option\n"
+        "imapsync --host1 imap.provider.net --user1 me --oauthaccesstoken1 abc123\n"
+        "-> Host1 failure: login rejected with invalid credentials\n\n"
+        "2.With the token in a file\n"
+        "imapsync --host1 imap.provider.net --user1 me --oauthaccesstoken1 /root/token.txt\n"
+        "-> Host1 failure: login rejected again, nothing else in the output\n\n"
+        "What am I doing wrong?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_an_item_that_refers_back_to_another_is_part_of_it(split_rules) -> None:
+    text = (
+        "1. An internal error occurred on the server. Please try again later.\n"
+        "2. Since the upgrade to 1.6 that message keeps coming up for all our users\n\n"
+        "Does anybody know what causes it?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_items_that_explain_config_keys_are_one_request(split_rules) -> None:
+    text = (
+        "It would be nice to support several DKIM selectors per domain with a selector map.\n\n"
+        "```\ntry_fallback = true;\npath = \"/var/lib/dkim/$domain.$selector.key\";\nselector_map = \"/etc/maps/selectors.map\";\n```\n\n"
+        "- `try_fallback = true;` lets the signer fall back to the default selector when none is mapped.\n"
+        "- `selector_map` is a plain file of domain and selector pairs that the setup script could write out.\n"
+        "- `path` is the template for the key files, with the domain and the selector filled in."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_also_cannot_reproduce_adds_detail(split_rules) -> None:
+    text = (
+        "Uploads of attachments over 2 MB fail with 'Server error' for some of our users.\n\n"
+        "Also, we cannot reproduce it on the office network; only people working from home see it, "
+        "and only now and then."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_separately_starts_a_new_question(split_rules) -> None:
+    text = (
+        "Outgoing mail has been stuck in the queue since this morning; the worker log shows an error "
+        "about a missing method and nothing is delivered.\n\n"
+        "Separately, is there a diagram that shows how the services of the mail platform fit together?"
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2 and "marker.also" in _ids(result)
+
+
+def test_dash_numbered_questions_are_items(split_rules) -> None:
+    text = (
+        "1- My delivery plugin always gets an empty body, what am I doing wrong?\n\n"
+        "2- Why do plugins on the data hook never run while the ones on the recipient hook do?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_a_host_name_under_example_dot_is_not_an_example(split_rules) -> None:
+    text = (
+        "Our server is mail.example.net, running the current release.\n\n"
+        "1. Mail to our sales address bounces with 'mailbox unavailable' since Monday.\n"
+        "2. How do I add a second domain to the spam filter?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_a_stray_backtick_in_a_log_line_ends_with_its_paragraph(split_rules) -> None:
+    text = (
+        "All outgoing mail is stuck in the queue with 'no delivery attempts yet'. The worker log says:\n"
+        "[worker.1] WARN -- : NoMethodError: undefined method `find_by_id' for the queue class\n\n"
+        "Separately, is there a diagram that shows how the services of the mail platform fit together?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_bracketed_area_tags_are_items_not_checkboxes(split_rules) -> None:
+    text = (
+        "1. [Calendar] Events created on the phone never show up in the web calendar.\n"
+        "2. [Contacts] How can I import a vCard file with several hundred contacts at once?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 2

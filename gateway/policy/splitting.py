@@ -118,6 +118,8 @@ def _lines(text: str) -> list[_Line]:
             in_fence = not in_fence
             out.append(_Line(pos, raw, True))
         else:
+            if not raw.strip():
+                in_span = False  # a code span never runs past the end of its paragraph (a stray ` in a log line)
             detail = in_fence or in_span or raw.lstrip().startswith("`") or bool(_DETAIL_LINE.match(raw))
             if not in_fence and len(_SPAN_TICK.findall(raw)) % 2:
                 in_span = not in_span
@@ -216,7 +218,7 @@ def _list_groups(text: str, lines: list[_Line], rules: SplitRules) -> list[tuple
     items = [
         i
         for i, line in enumerate(lines)
-        if not line.detail and _is_item(line.text, rules)
+        if not line.detail and _is_item(line.text, rules) and not _is_result_arrow(lines, i)
     ]
     groups: list[tuple[int, list[int]]] = []
     for i in items:
@@ -228,6 +230,15 @@ def _list_groups(text: str, lines: list[_Line], rules: SplitRules) -> list[tuple
     # their numbered item: the items are those marked like the first one.
     marked = [(before, [i for i in group if _marker(lines[i].text) == _marker(lines[group[0]].text)]) for before, group in groups]
     return [g for g in marked if len(g[1]) >= 2]
+
+
+def _is_result_arrow(lines: list[_Line], i: int) -> bool:
+    """``-> same error`` right under a command or an attempt is its result, not an item
+    (under a lead that ends in a colon, or another arrow, it is an item)."""
+    if not lines[i].text.lstrip().startswith("->") or i == 0:
+        return False
+    above = lines[i - 1].text.strip()
+    return bool(above) and not above.startswith("->") and not above.endswith(":")
 
 
 def _marker(line: str) -> str:
