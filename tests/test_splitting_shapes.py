@@ -466,3 +466,28 @@ def test_bracketed_area_tags_are_items_not_checkboxes(split_rules) -> None:
         "2. [Contacts] How can I import a vCard file with several hundred contacts at once?"
     )
     assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_a_lead_that_counts_its_items_vouches_for_short_requests(split_rules) -> None:
+    text = (
+        "Hello, can the webmail do any of these three things?\n\n"
+        "1. Force users to change their password every 90 days\n"
+        "2. Warn a user when the mailbox is over quota\n"
+        "3. Limit how many messages a user can send\n\n"
+        "Thanks"
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 3 and all(i.startswith("Hello, can the webmail") for i in result.issues)
+
+
+def test_a_feature_template_with_a_list_of_consequences_is_one_request(split_rules) -> None:
+    text = (
+        "### Describe the feature or change in detail\n\n"
+        "Right now a mail domain is tied to whatever address its web domain uses, and that leads to several headaches:\n\n"
+        "1. The web address ends up on a blocklist, or you want to keep mail on fewer addresses\n"
+        "2. On mail-only hosts the address change script misbehaves as the web address never changes.\n\n"
+        "This came up before and ought to be fixed...\n\n"
+        "### Would you like to sponsor this feature?\n\n"
+        "No"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1

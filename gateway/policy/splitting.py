@@ -197,6 +197,7 @@ class _Candidate:
     score: float = 0.0
     fired: list[dict[str, Any]] = field(default_factory=list)
     paragraph_start: bool = False
+    counted: bool = False  # an item of a list whose lead counts its items ("these three things:")
 
     def add(self, signal: Signal, where: int, weight: float | None = None) -> None:
         w = signal.weight if weight is None else weight
@@ -370,7 +371,9 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             _item_is_problem(_prose(text, lines, lines[i].start, _item_end(lines, items, k, len(text))), rules, bool(lead_bonus))
             for k, i in enumerate(items)
         ]
-        all_problems = all(problems) or (bool(lead_bonus) and 2 * sum(problems) >= len(problems))
+        # A lead that counts the items ("these three things:" over three items) vouches for each.
+        counted = bool(lead_bonus) and _announced_count(lead) == len(items)
+        all_problems = all(problems) or counted or (bool(lead_bonus) and 2 * sum(problems) >= len(problems))
         # Unannounced, a list under a lead that states a problem itself ("Sync for two of
         # the mailboxes does not work:") elaborates that problem; so does a list in a form.
         if not lead_bonus and (form or _has_problem(lead, rules)):
@@ -379,6 +382,7 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             line = lines[i]
             pos = line.start + len(line.text) - len(line.text.lstrip())
             c = cands.setdefault(pos, _Candidate(pos, paragraph_start=True))
+            c.counted = counted
             for s in rules.of_kind("list"):
                 if s.pattern is not None and s.pattern.match(line.text):
                     c.add(s, pos, s.weight if all_problems else 0.0)
@@ -393,6 +397,12 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
 
 
 _COUNT_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
+
+
+def _announced_count(lead: str) -> int | None:
+    """How many problems a lead announces ("two questions", "these 3 things"), if it says."""
+    m = re.search(r"(?i)\b(two|three|four|2|3|4)\s+(?:\w+\s+){0,2}?(?:issues|problems|questions|things|bugs|requests|suggestions|features|points|ideas)\b", lead)
+    return _COUNT_WORDS[m.group(1).lower()] if m else None
 
 
 def _announced_paragraphs(
@@ -500,7 +510,7 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         fired = cands[start].fired
         is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in fired)
         announced = any(f["kind"] == "list_lead" for f in fired)
-        states = _item_is_problem(body, rules, announced) if is_item else _has_problem(body, rules)
+        states = (cands[start].counted or _item_is_problem(body, rules, announced)) if is_item else _has_problem(body, rules)
         return bool(states) and _length(text[start:end].strip()) >= rules.min_issue_chars
 
     kept: list[int] = []
