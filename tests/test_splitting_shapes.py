@@ -491,3 +491,13 @@ def test_a_feature_template_with_a_list_of_consequences_is_one_request(split_rul
         "No"
     )
     assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_spaced_ps_with_a_new_question_splits(split_rules) -> None:
+    text = (
+        "hello\n"
+        "new mail gives me no sound and no notification at all on my phone\n\n"
+        "ps . the beta from the releases page installs, but android refuses some of the permissions it asks for, "
+        "and is the build on the releases page different from the one in the store?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 2

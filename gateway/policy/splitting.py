@@ -482,7 +482,9 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         seen |= _words(before)
         # Only a paragraph can start a new subject: a sentence inside a paragraph goes on
         # with it, and so does a paragraph that starts in lower case.
-        continues = text[p:p + 1].islower() or not c.paragraph_start
+        # (A marker at the start counts whatever the case: "ps . is there ...", "btw ...".)
+        marked = any(f["kind"] == "boundary" for f in c.fired)
+        continues = (text[p:p + 1].islower() and not marked) or not c.paragraph_start
         if c.score < rules.threshold and not continues:
             after = _prose(text, lines, *segs[k + 1])
             # A new subject is new against everything written before it, not only against
