@@ -501,3 +501,41 @@ def test_a_spaced_ps_with_a_new_question_splits(split_rules) -> None:
         "and is the build on the releases page different from the one in the store?"
     )
     assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_a_line_break_after_a_long_sentence_starts_a_paragraph(split_rules) -> None:
+    text = (
+        "Could a click on a server's name in the folder menu open that server's folder settings page, please? "
+        "Right now the name is not a link at all.\n"
+        "Also, the sent folder could be picked automatically when a folder called Sent exists; without it "
+        "outgoing mail is not kept, and I did not know that I had to choose one."
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_further_ideas_under_a_form_heading_are_separate_requests(split_rules) -> None:
+    text = (
+        "## Description\n"
+        "A contact blocked after bounces cannot be subscribed again.\n\n"
+        "## Steps to reproduce\n"
+        "1. Add an address that bounces\n"
+        "2. Send until the contact is blocked\n"
+        "3. Remove the bounce tag on the contact page: the server answers 500 Internal Server Error\n\n"
+        "## Further improvement ideas:\n\n"
+        "- Show the number of bounces for each campaign\n"
+        "- Let the contact search find the contacts that are blocked after bounces\n"
+        "- Mark the blocked contacts with an icon in the list of all contacts\n"
+        "- Send a notice to the admin when a contact gets blocked\n"
+    )
+    # The report above the ideas leads into them, so it goes with each one (as a preamble).
+    issues = split_issues(text, split_rules).issues
+    assert len(issues) == 4 and all(i.startswith("## Description") for i in issues)
+
+
+def test_the_writer_calling_it_symptoms_holds_an_also_paragraph(split_rules) -> None:
+    text = (
+        "Since an hour ago attachments cannot be added to new messages any more in the webmail.\n\n"
+        "Also, no new mail is arriving at all.\n\n"
+        "Based on these symptoms, is it my installation or the hosting company?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1

@@ -318,15 +318,28 @@ def _item_is_problem(prose: str, rules: SplitRules, announced: bool = False) -> 
     return _length(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!", "。", "？", "！"))
 
 
+_UNWRAPPED = 100  # characters: a longer line was not wrapped by a mail program
+
+
+def _ends_unwrapped_paragraph(line: str) -> bool:
+    stripped = line.rstrip()
+    return len(stripped) > _UNWRAPPED and stripped.endswith((".", "?", "!", "。", "？", "！"))
+
+
 def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) -> dict[int, _Candidate]:
     cands: dict[int, _Candidate] = {}
-    # Paragraph and sentence starts in prose.
+    # Paragraph and sentence starts in prose. A line break after a long line that ends a
+    # sentence starts a paragraph too: nobody wraps at that width, so the writer put it there.
     previous_blank = True
+    previous: _Line | None = None
     for line in lines:
         stripped = line.text.strip()
         if not stripped:
             previous_blank = True
             continue
+        if previous is not None and not previous.detail and _ends_unwrapped_paragraph(previous.text):
+            previous_blank = True
+        previous = line
         if not line.detail:
             lead = line.start + len(line.text) - len(line.text.lstrip())
             starts = [lead] + [line.start + m.end() for m in _SENTENCE_START.finditer(line.text)]
@@ -393,6 +406,14 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
                 c.score += step["weight"]
                 c.fired.append(step)
     _announced_paragraphs(text, lines, rules, cands, one_issue)
+    # Nor does a weak marker ("Also, ...", "Btw ...") that needs a change of subject to split:
+    # only a marker strong enough on its own ("Another question:") outweighs the writer's word.
+    for c in cands.values():
+        marker = sum(f["weight"] for f in c.fired if f["kind"] == "boundary")
+        if 0 < marker < rules.threshold and not any(f["kind"] in ("list", "list_lead") for f in c.fired):
+            for o in one_issue:
+                c.score += o["weight"]
+                c.fired.append({**o, "at": c.pos})
     return cands
 
 
