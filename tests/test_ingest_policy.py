@@ -92,12 +92,27 @@ def test_combined_request_is_split_and_charged_per_issue(cfg: Path) -> None:
     acks = [o for o in outbox(cfg) if o["event"] == "ack"]
     assert len(acks) == 2 and all("issue" in a["body"] and "of 2" in a["body"] for a in acks)
     assert all("not a separate issue, reply" in a["body"] for a in acks)  # the way back from a wrong cut (#merge)
+    techs = [o for o in outbox(cfg) if o["event"] == "tech_new"]
+    assert len(techs) == 2 and all("of 2 that the gateway found" in t["body"] and "#merge" in t["body"] for t in techs)
     # A reply quoting the numbered list is a free reply, never split.
     reply = "Any news?\n\nOn Wed, 2 Dec 2026 at 11:00, Acme wrote:\n> 1. IMAP sync fails\n> 2. How do I set up LDAP?\n"
     raw = f"From: acme@customer.example\nTo: support@example.com\nSubject: Re: [#{out['tickets'][0]}] Two things\nIn-Reply-To: <pol-7@customer.example>\nMessage-ID: <pol-8@customer.example>\n\n{reply}\n".encode()
     again = json.loads(run_cli(cfg, "ingest", "-", "--received-at", "2026-12-02T12:00:00Z", "--json", input=raw).stdout)
     assert again["outcome"] == "appended"
     assert balance(cfg) == 20
+
+
+def test_a_message_kept_whole_shows_the_technician_where_another_issue_may_begin(cfg: Path) -> None:
+    body = (
+        "Since this morning no mail reaches the shared sales mailbox; senders get no bounce either.\n\n"
+        "Also, the queue on the relay looks full of deferred messages."
+    )
+    out = ingest(cfg, "Sales mailbox", body, 11)
+    assert out["outcome"] == "opened" and len(out["tickets"]) == 1 and balance(cfg) == 30
+    (tech,) = [o for o in outbox(cfg) if o["event"] == "tech_new"]
+    assert "saw signs of another" in tech["body"] and '"Also, the queue on the relay' in tech["body"] and "#split" in tech["body"]
+    shown = json.loads(run_cli(cfg, "ticket", "show", str(out["tickets"][0]), "--json").stdout)
+    assert shown["explanation"]["split_hints"][0]["signals"] == ["marker.also", "topic.shift"]
 
 
 def test_split_the_balance_cannot_cover_opens_nothing(cfg: Path) -> None:

@@ -118,7 +118,11 @@ def open_ticket(
     notify(s, desk, "ack", to=customer, at=opened_at, dedup_key=f"ack:{ticket.number}", ticket=ticket, in_reply_to=_inbound_message_id(inbound, None) if inbound else None, **context)
     techs = ([desk.config.queue_address] if desk.config.queue_address else list(desk.config.technicians))
     for tech in techs:
-        notify(s, desk, "tech_new", to=tech, at=opened_at, dedup_key=f"tech-new:{ticket.number}:{tech}", ticket=ticket, account=account, deadline_utc=iso_utc(clock.deadline), deadline_local=format_local(clock.deadline, account.tz), text=text)
+        notify(
+            s, desk, "tech_new", to=tech, at=opened_at, dedup_key=f"tech-new:{ticket.number}:{tech}", ticket=ticket, account=account,
+            deadline_utc=iso_utc(clock.deadline), deadline_local=format_local(clock.deadline, account.tz), text=text, part=part, parts=parts,
+            hints=(explanation or {}).get("split_hints") or [],
+        )
     return ticket
 
 
