@@ -385,7 +385,7 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             for k, i in enumerate(items)
         ]
         # A lead that counts the items ("these three things:" over three items) vouches for each.
-        counted = bool(lead_bonus) and _announced_count(lead) == len(items)
+        counted = any(s.pattern is not None and (m := s.pattern.search(lead)) and _count_in(m.group(0)) == len(items) for s in lead_bonus)
         all_problems = all(problems) or counted or (bool(lead_bonus) and 2 * sum(problems) >= len(problems))
         # Unannounced, a list under a lead that states a problem itself ("Sync for two of
         # the mailboxes does not work:") elaborates that problem; so does a list in a form.
@@ -420,10 +420,9 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
 _COUNT_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
 
 
-def _announced_count(lead: str) -> int | None:
-    """How many problems a lead announces ("two questions", "these 3 things"), if it says."""
-    m = re.search(r"(?i)\b(two|three|four|2|3|4)\s+(?:\w+\s+){0,2}?(?:issues|problems|questions|things|bugs|requests|suggestions|features|points|ideas)\b", lead)
-    return _COUNT_WORDS[m.group(1).lower()] if m else None
+def _count_in(announcement: str) -> int | None:
+    """How many problems an announcement ("two questions", "these 3 things") counts, if any."""
+    return next((n for w, n in _COUNT_WORDS.items() if re.search(rf"\b{w}\b", announcement, re.I)), None)
 
 
 def _announced_paragraphs(
@@ -451,7 +450,7 @@ def _announced_paragraphs(
         below = next((line for line in lines[i + 1:] if line.text.strip()), None)
         if below is not None and _is_item(below.text, rules):
             continue  # a list after a blank line: handled as a list
-        count = next((n for w, n in _COUNT_WORDS.items() if re.search(rf"\b{w}\b", fired[0][1].group(0), re.I)), rules.max_issues)
+        count = _count_in(fired[0][1].group(0)) or rules.max_issues
         starts = sorted(p for p, c in cands.items() if p > line.start and c.paragraph_start)
         for pos in starts[:count]:
             for s, _ in fired:
