@@ -539,3 +539,23 @@ def test_the_writer_calling_it_symptoms_holds_an_also_paragraph(split_rules) -> 
         "Based on these symptoms, is it my installation or the hosting company?"
     )
     assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_ps_that_ties_a_symptom_to_what_came_before_is_detail(split_rules) -> None:
+    text = (
+        "What I have tried so far:\n"
+        "- plain aliases\n"
+        "- an alias domain\n"
+        "- forwarding to an outside address\n\n"
+        "None of them has any effect. How do I find out why?\n\n"
+        "PS: Nothing comes back as a bounce either"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_an_also_that_states_a_new_problem_on_its_own_still_splits(split_rules) -> None:
+    text = (
+        "Our Dovecot does not index new mail any more, so search finds nothing after Monday.\n\n"
+        "Also, invitations from the webmail calendar reach outside guests without the ics part instead of with it."
+    )
+    assert len(split_issues(text, split_rules).issues) == 2

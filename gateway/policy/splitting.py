@@ -318,6 +318,12 @@ def _item_is_problem(prose: str, rules: SplitRules, announced: bool = False) -> 
     return _length(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!", "。", "？", "！"))
 
 
+# A part that asks for something: a question, or a request.
+_ASKS = re.compile(r"(?i)[?？]|\b(?:please|pls|can you|could you|would you|i'?d like|i would like|i'?d love|is it possible|would be (?:nice|great|good|helpful|useful))\b")
+
+# Words that tie a statement to what came before: "no bounce either", "it shows this instead".
+_GOES_ON = re.compile(r"(?i)\b(?:either|instead(?! of)|still|even (?:after|when|if|though)|as well|again|the same|also happens)\b")
+
 _UNWRAPPED = 100  # characters: a longer line was not wrapped by a mail program
 
 
@@ -510,8 +516,15 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
             # A new subject is new against everything written before it, not only against
             # the paragraph next to it.
             overlap = _overlap_of(seen, _words(after))
+            # After a weak marker ("Also, ...", "PS: ...") a new subject is a new issue when that
+            # paragraph asks for something, or states something without tying it to what came
+            # before; "PS: no bounce either", "now it shows this instead" add a symptom.
+            weak = any(f["kind"] == "boundary" for f in c.fired)
+            end = text.find("\n\n", p)
+            paragraph = _prose(text, lines, p, len(text) if end < 0 else end)
+            asks = not weak or bool(_ASKS.search(paragraph)) or not _GOES_ON.search(paragraph)
             for s in topic:
-                if c.score < rules.threshold and overlap <= rules.max_topic_overlap:
+                if c.score < rules.threshold and overlap <= rules.max_topic_overlap and asks:
                     c.add(s, p)
             for s in question:
                 if (
