@@ -559,3 +559,24 @@ def test_an_also_that_states_a_new_problem_on_its_own_still_splits(split_rules) 
         "Also, invitations from the webmail calendar reach outside guests without the ics part instead of with it."
     )
     assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_a_veto_right_after_a_weak_marker_holds(split_rules) -> None:
+    text = (
+        "The IMAP and LMTP services keep pushing memory into swap until the monitor warns us; "
+        "restarting them helps for a day only.\n\n"
+        "P.S. The logs don't show any errors about delivery or storage.\n\n"
+        "Any thoughts?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_template_questions_make_a_form(split_rules) -> None:
+    text = (
+        "* Which version of the mail app are you using? [e.g. 1.3.1]\n"
+        "2.0.1\n"
+        "* Which operating system are you using? [e.g. Windows 10, Ubuntu 22.04]\n"
+        "macOS 14\n\n"
+        "The keyboard shortcuts only work in the first account, not in the second one, which fails every time."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1

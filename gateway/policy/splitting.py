@@ -324,6 +324,8 @@ _ASKS = re.compile(r"(?i)[?？]|\b(?:please|pls|can you|could you|would you|i'?d
 # Words that tie a statement to what came before: "no bounce either", "it shows this instead".
 _GOES_ON = re.compile(r"(?i)\b(?:either|instead(?! of)|still|even (?:after|when|if|though)|as well|again|the same|also happens)\b")
 
+_AFTER_MARKER = re.compile(r"[\s,.:;!-]*")
+
 _UNWRAPPED = 100  # characters: a longer line was not wrapped by a mail program
 
 
@@ -352,11 +354,16 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             for k, pos in enumerate(starts):
                 c = _Candidate(pos, paragraph_start=(k == 0 and previous_blank))
                 at = _MARKUP.match(text, pos).end()  # type: ignore[union-attr]
+                # What follows a weak marker is read for vetoes too: "PS: the logs show nothing".
+                heads = [at]
                 for s in rules.of_kind("boundary"):
-                    if s.pattern is not None and s.pattern.match(text, at):
+                    m = s.pattern.match(text, at) if s.pattern is not None else None
+                    if m:
                         c.add(s, pos)
+                        if s.weight < rules.threshold:
+                            heads.append(_AFTER_MARKER.match(text, m.end()).end())  # type: ignore[union-attr]
                 for s in rules.of_kind("veto"):
-                    if s.pattern is not None and s.pattern.match(text, at):
+                    if s.pattern is not None and any(s.pattern.match(text, h) for h in heads):
                         c.add(s, pos, -s.weight)
                 if c.fired or c.paragraph_start:
                     cands[pos] = c
