@@ -580,3 +580,23 @@ def test_template_questions_make_a_form(split_rules) -> None:
         "The keyboard shortcuts only work in the first account, not in the second one, which fails every time."
     )
     assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_another_point_worth_mentioning_is_detail(split_rules) -> None:
+    text = (
+        "People who sign up through the form never get the confirmation mail and are not subscribed; "
+        "it happens with one of our newsletter accounts only.\n\n"
+        "Another point worth mentioning: that account has single opt-in switched off because of an abuse score, "
+        "so the form is set to double opt-in, which did not change anything."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_bulleted_template_questions_make_a_form(split_rules) -> None:
+    text = (
+        "- What were you trying to do?\n\n"
+        "Send a short HTML message through the provider's submission port; on my machine it goes out fine.\n\n"
+        "- What happened?\n\n"
+        "On the server the login fails with 535 authentication unsuccessful, and nothing is sent."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
