@@ -600,3 +600,22 @@ def test_bulleted_template_questions_make_a_form(split_rules) -> None:
         "On the server the login fails with 535 authentication unsuccessful, and nothing is sent."
     )
     assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_minor_second_thing_starts_a_new_issue(split_rules) -> None:
+    text = (
+        "In one of my IMAP accounts the older messages are listed in the wrong order.\n\n"
+        "A minor second thing: after choosing All Mailboxes, the selector still shows the name of the mailbox "
+        "I had open before."
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_further_with_a_new_request_splits(split_rules) -> None:
+    text = (
+        "Our agents look up known fixes in a shared spreadsheet and paste them into the resolution field by hand. "
+        "How could we automate that?\n\n"
+        "Further, on the ticket form the category and product dropdowns should narrow each other down, "
+        "to make creating a ticket easier."
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
