@@ -86,6 +86,7 @@ _MARKUP = re.compile(r"(?:#{1,6}[ \t]+)?(?:\*\*|__)?")
 # An enumeration inside one line ("two questions: 1) how ... 2) why ..."): item markers
 # after white space or a colon; see _inline_items.
 _INLINE_ITEM = re.compile(r"(?:(?<=[\s:])|^)\(?([1-9]|[a-h])\)[ \t]+(?=\S)")
+_SENTENCE_END = (".", "?", "!", "。", "？", "！")
 _SENTENCE_START = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z(\"'])")
 _WORD = re.compile(r"[a-zA-Z][a-zA-Z0-9_.-]{2,}")
 _STOPWORDS = frozenset(
@@ -201,8 +202,12 @@ class _Candidate:
 
     def add(self, signal: Signal, where: int, weight: float | None = None) -> None:
         w = signal.weight if weight is None else weight
-        self.score += w
-        self.fired.append({"id": signal.id, "kind": signal.kind, "weight": w, "at": where})
+        self.note({"id": signal.id, "kind": signal.kind, "weight": w, "at": where})
+
+    def note(self, fired: dict[str, Any]) -> None:
+        """Count a signal that fired elsewhere (a step in the lead, a one-issue phrase)."""
+        self.score += fired["weight"]
+        self.fired.append(fired)
 
 
 def _is_item(line: str, rules: SplitRules) -> bool:
@@ -315,7 +320,7 @@ def _item_is_problem(prose: str, rules: SplitRules, announced: bool = False) -> 
         return True
     if announced and _length(body) >= 2 * rules.min_issue_chars:
         return True
-    return _length(body) >= 3 * rules.min_issue_chars and body.endswith((".", "?", "!", "。", "？", "！"))
+    return _length(body) >= 3 * rules.min_issue_chars and body.endswith(_SENTENCE_END)
 
 
 # A part that asks for something: a question, or a request.
@@ -329,9 +334,17 @@ _AFTER_MARKER = re.compile(r"[\s,.:;!-]*")
 _UNWRAPPED = 100  # characters: a longer line was not wrapped by a mail program
 
 
+def _asks_or_stands_alone(text: str, lines: list[_Line], start: int) -> bool:
+    """Does the paragraph at ``start`` ask for something, or say something without tying it
+    to what came before?"""
+    end = text.find("\n\n", start)
+    paragraph = _prose(text, lines, start, len(text) if end < 0 else end)
+    return bool(_ASKS.search(paragraph)) or not _GOES_ON.search(paragraph)
+
+
 def _ends_unwrapped_paragraph(line: str) -> bool:
     stripped = line.rstrip()
-    return len(stripped) > _UNWRAPPED and stripped.endswith((".", "?", "!", "。", "？", "！"))
+    return len(stripped) > _UNWRAPPED and stripped.endswith(_SENTENCE_END)
 
 
 def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) -> dict[int, _Candidate]:
@@ -416,8 +429,7 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             for s in lead_bonus:
                 c.add(s, pos)
             for step in [*steps, *({**o, "at": pos} for o in one_issue)]:
-                c.score += step["weight"]
-                c.fired.append(step)
+                c.note(step)
     _announced_paragraphs(text, lines, rules, cands, one_issue)
     # Nor does a weak marker ("Also, ...", "Btw ...") that needs a change of subject to split:
     # only a marker strong enough on its own ("Another question:") outweighs the writer's word.
@@ -425,8 +437,7 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
         marker = sum(f["weight"] for f in c.fired if f["kind"] == "boundary")
         if 0 < marker < rules.threshold and not any(f["kind"] in ("list", "list_lead") for f in c.fired):
             for o in one_issue:
-                c.score += o["weight"]
-                c.fired.append({**o, "at": c.pos})
+                c.note({**o, "at": c.pos})
     return cands
 
 
@@ -471,8 +482,7 @@ def _announced_paragraphs(
             for s in steps:
                 cands[pos].add(s, pos, -s.weight)
             for o in one_issue:
-                cands[pos].score += o["weight"]
-                cands[pos].fired.append({**o, "at": pos})
+                cands[pos].note({**o, "at": pos})
 
 
 def _is_form(text: str, lines: list[_Line], rules: SplitRules) -> bool:
@@ -526,10 +536,7 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
             # After a weak marker ("Also, ...", "PS: ...") a new subject is a new issue when that
             # paragraph asks for something, or states something without tying it to what came
             # before; "PS: no bounce either", "now it shows this instead" add a symptom.
-            weak = any(f["kind"] == "boundary" for f in c.fired)
-            end = text.find("\n\n", p)
-            paragraph = _prose(text, lines, p, len(text) if end < 0 else end)
-            asks = not weak or bool(_ASKS.search(paragraph)) or not _GOES_ON.search(paragraph)
+            asks = not marked or _asks_or_stands_alone(text, lines, p)
             for s in topic:
                 if c.score < rules.threshold and overlap <= rules.max_topic_overlap and asks:
                     c.add(s, p)
