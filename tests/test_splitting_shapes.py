@@ -619,3 +619,40 @@ def test_further_with_a_new_request_splits(split_rules) -> None:
         "to make creating a ticket easier."
     )
     assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_then_comes_the_second_problem_splits(split_rules) -> None:
+    text = (
+        "A digest from the list server was refused by the local delivery agent: the envelope sender "
+        "was expanded to an empty address and the agent rejected it.\n\n"
+        "I removed the sender option and retried the queued message:\n"
+        "1. restarted the daemon\n"
+        "2. `queuectl retry 4f2a`\n\n"
+        "Then comes the second problem: the retried message still carries the old delivery command, "
+        "so the new configuration is never read for it."
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2
+    assert result.starts[1] == text.index("Then comes")
+    assert "marker.another-issue" in _ids(result)
+
+
+def test_also_since_the_same_update_is_not_a_tie_back(split_rules) -> None:
+    # "the same update" dates the second problem; it does not say it is the first one again.
+    text = (
+        "Since the last update the mailbox fetcher reports 'folder is empty' for two of our shared "
+        "mailboxes, although new messages are waiting there.\n\n"
+        "Also, since the same update, the signature editor no longer saves images in our templates."
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2
+    assert {"marker.also", "topic.shift"} <= _ids(result)
+
+
+def test_also_the_same_error_ties_back(split_rules) -> None:
+    text = (
+        "Since the last update the mailbox fetcher reports 'folder is empty' for two of our shared "
+        "mailboxes, although new messages are waiting there.\n\n"
+        "Also, the signature editor on that host shows the same error in its own log panel."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1

@@ -327,7 +327,10 @@ def _item_is_problem(prose: str, rules: SplitRules, announced: bool = False) -> 
 _ASKS = re.compile(r"(?i)[?？]|\b(?:please|pls|can you|could you|would you|i'?d like|i would like|i'?d love|is it possible|would be (?:nice|great|good|helpful|useful))\b")
 
 # Words that tie a statement to what came before: "no bounce either", "it shows this instead".
-_GOES_ON = re.compile(r"(?i)\b(?:either|instead(?! of)|still|even (?:after|when|if|though)|as well|again|the same|also happens)\b")
+_GOES_ON = re.compile(
+    r"(?i)\b(?:either|instead(?! of)|still|even (?:after|when|if|though)|as well|again|also happens"
+    r"|the same(?! (?:update|upgrade|release|version|day|time|week|server|machine|host|installation|install|setup)\b))\b"
+)
 
 _AFTER_MARKER = re.compile(r"[\s,.:;!-]*")
 
