@@ -656,3 +656,23 @@ def test_also_the_same_error_ties_back(split_rules) -> None:
         "Also, the signature editor on that host shows the same error in its own log panel."
     )
     assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_it_would_also_be_good_to_starts_a_wish(split_rules) -> None:
+    text = (
+        "The add-on marks the signature of our newsletter as invalid, while two online checkers "
+        "report that the same message passes.\n\n"
+        "It would also be good to be able to open a more detailed report from the context menu."
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2
+    assert {"marker.also", "topic.shift"} <= _ids(result)
+
+
+def test_something_happening_several_times_states_a_problem(split_rules) -> None:
+    text = (
+        "Our shared address book no longer loads in the desktop client; the sync log ends with a "
+        "parse error on the first card.\n\n"
+        "Also, the phone app sends each outgoing reply two or three times."
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
