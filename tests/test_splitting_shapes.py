@@ -676,3 +676,66 @@ def test_something_happening_several_times_states_a_problem(split_rules) -> None
         "Also, the phone app sends each outgoing reply two or three times."
     )
     assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_headings_of_two_kinds_split_at_each(split_rules) -> None:
+    text = (
+        "The calendar add-on for the webmail shows the week view fine.\n\n"
+        "**Typo in the settings page**:\n"
+        "The label reads 'Reminder ofset' instead of 'Reminder offset', an error on every page load of the settings.\n\n"
+        "**Feature request:**\n"
+        "Let each user pick the folder where exported invitations are stored, with 'Invites' as the default.\n\n"
+        "**Question:**\n"
+        "The about page no longer lists the add-on's version. Was that removed on purpose?"
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 3
+    assert result.starts[1] == text.index("**Feature request:**")
+    assert result.starts[2] == text.index("**Question:**")
+    assert "section.kind-heading" in _ids(result)
+
+
+def test_one_kind_of_heading_is_a_label_not_a_cut(split_rules) -> None:
+    text = (
+        "The export of an address book drops the birthday of every contact.\n\n"
+        "**Feature request:**\n"
+        "Keep the birthday field in the exported file, so that the import on the phone finds it again."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_marker_after_ps_is_read_too(split_rules) -> None:
+    text = (
+        "I want to move about ten mailboxes with their aliases from an old server with a database "
+        "backend into the container setup. How do I bring the users over without losing mail?\n\n"
+        "P.S.  Somewhat unrelated, I'd also like to hear how others expose the container publicly, "
+        "for example on a small rented machine behind a firewall."
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2
+    assert result.starts[1] == text.index("P.S.")
+    assert "marker.unrelated" in _ids(result)
+
+
+def test_a_lead_announcing_functions_splits_its_items(split_rules) -> None:
+    text = (
+        "Would you build a few additions for us as paid work?\n\n"
+        "We need these functions:\n"
+        "- separate outgoing queues for each large receiving provider, so that one slow provider does not hold up the rest\n"
+        "- pausing the whole queue automatically when a provider answers with a spam rejection\n"
+        "- sending from a pool of addresses, with several pools that can be configured per domain"
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 3
+    assert "lead.several-problems" in _ids(result)
+
+
+def test_id_also_suggest_starts_a_new_request(split_rules) -> None:
+    text = (
+        "The guide for the phone setup does not say which proxy setting the sync app needs; my "
+        "notes synced but the task list never did until I changed the proxy type.\n\n"
+        "I'd also suggest naming one recommended to-do app on the page, since newcomers skip that step."
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2
+    assert "marker.also" in _ids(result)

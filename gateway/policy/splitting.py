@@ -23,7 +23,7 @@ __all__ = ["Signal", "SplitRules", "SplitResult", "split_issues", "SIGNAL_KINDS"
 # What each kind of signal does; docs/splitting.md explains them.
 SIGNAL_KINDS: tuple[str, ...] = (
     "boundary", "list", "list_lead", "step", "veto", "problem", "topic", "question", "preamble", "form",
-    "one_issue",
+    "one_issue", "section",
 )
 
 
@@ -87,7 +87,8 @@ _MARKUP = re.compile(r"(?:#{1,6}[ \t]+)?(?:\*\*|__)?")
 # after white space or a colon; see _inline_items.
 _INLINE_ITEM = re.compile(r"(?:(?<=[\s:])|^)\(?([1-9]|[a-h])\)[ \t]+(?=\S)")
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
-_SENTENCE_START = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z(\"'])")
+# Not after an abbreviation that ends in a full stop ("P.S. Unrelated, ...", "e.g. Outlook").
+_SENTENCE_START = re.compile(r"(?<=[.!?])(?<![Pp]\.[Ss]\.)(?<!e\.g\.)(?<!i\.e\.)[ \t]+(?=[A-Z(\"'])")
 _WORD = re.compile(r"[a-zA-Z][a-zA-Z0-9_.-]{2,}")
 _STOPWORDS = frozenset(
     """the and for are but not you all any can had her was one our out day get has him his how man new now old
@@ -370,14 +371,16 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             for k, pos in enumerate(starts):
                 c = _Candidate(pos, paragraph_start=(k == 0 and previous_blank))
                 at = _MARKUP.match(text, pos).end()  # type: ignore[union-attr]
-                # What follows a weak marker is read for vetoes too: "PS: the logs show nothing".
+                # What follows a weak marker is read again, for markers ("P.S. Unrelated, ...")
+                # and for vetoes ("PS: the logs show nothing").
                 heads = [at]
-                for s in rules.of_kind("boundary"):
-                    m = s.pattern.match(text, at) if s.pattern is not None else None
-                    if m:
-                        c.add(s, pos)
-                        if s.weight < rules.threshold:
-                            heads.append(_AFTER_MARKER.match(text, m.end()).end())  # type: ignore[union-attr]
+                for head in heads:
+                    for s in rules.of_kind("boundary"):
+                        m = s.pattern.match(text, head) if s.pattern is not None else None
+                        if m and not any(f["id"] == s.id for f in c.fired):
+                            c.add(s, pos)
+                            if s.weight < rules.threshold:
+                                heads.append(_AFTER_MARKER.match(text, m.end()).end())  # type: ignore[union-attr]
                 for s in rules.of_kind("veto"):
                     if s.pattern is not None and any(s.pattern.match(text, h) for h in heads):
                         c.add(s, pos, -s.weight)
@@ -434,6 +437,7 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
             for step in [*steps, *({**o, "at": pos} for o in one_issue)]:
                 c.note(step)
     _announced_paragraphs(text, lines, rules, cands, one_issue)
+    _kind_sections(lines, rules, cands)
     # Nor does a weak marker ("Also, ...", "Btw ...") that needs a change of subject to split:
     # only a marker strong enough on its own ("Another question:") outweighs the writer's word.
     for c in cands.values():
@@ -486,6 +490,26 @@ def _announced_paragraphs(
                 cands[pos].add(s, pos, -s.weight)
             for o in one_issue:
                 cands[pos].note({**o, "at": pos})
+
+
+def _kind_sections(lines: list[_Line], rules: SplitRules, cands: dict[int, _Candidate]) -> None:
+    """Headings that name the kind of each part ("**Bug:**", "__Feature request:__",
+    "### Question"): when a text has headings of two or more kinds, each heading starts an
+    issue. One kind alone is a template's heading or a label for the whole message.
+
+    The kind is the name of the pattern's group that matched (``(?P<question>...)``), or the
+    heading's own words when the pattern names no group.
+    """
+    for s in rules.of_kind("section"):
+        if s.pattern is None:
+            continue
+        found = [(line, m) for line in lines if (m := s.pattern.match(line.text))]
+        kinds = {m.lastgroup or m.group(0).strip().lower() for _, m in found}
+        if len(kinds) < 2:
+            continue
+        for line, _ in found:
+            pos = line.start + len(line.text) - len(line.text.lstrip())
+            cands.setdefault(pos, _Candidate(pos, paragraph_start=True)).add(s, pos)
 
 
 def _is_form(text: str, lines: list[_Line], rules: SplitRules) -> bool:
@@ -562,7 +586,9 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
         fired = cands[start].fired
         is_item = any(f["kind"] == "list" and f["weight"] > 0 for f in fired)
         announced = any(f["kind"] == "list_lead" for f in fired)
-        states = (cands[start].counted or _item_is_problem(body, rules, announced)) if is_item else _has_problem(body, rules)
+        # A heading that names the kind of the part ("Feature request:") says what it is.
+        headed = any(f["kind"] == "section" for f in fired)
+        states = (cands[start].counted or _item_is_problem(body, rules, announced)) if is_item else headed or _has_problem(body, rules)
         return bool(states) and _length(text[start:end].strip()) >= rules.min_issue_chars
 
     kept: list[int] = []
