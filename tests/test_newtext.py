@@ -94,6 +94,21 @@ def test_outlook_header_block_without_quote_marks() -> None:
     assert new_text(body, None) == "Quota warnings arrive every hour."
 
 
+def test_headers_and_dashes_pasted_in_a_fenced_block_are_kept() -> None:
+    # A sender shows the headers of a message the helpdesk mangled; they are an example, not
+    # the start of a quoted reply, and "--" inside the block is not a signature.
+    body = (
+        "Replies from this customer open a new ticket instead of joining the old one.\n\n"
+        "```\n"
+        "From: Rina Patel <rina@shop.example>\nSent: Monday, June 3, 2024 10:00 AM\nTo: support@shop.example\n"
+        "Subject: RE: [#123] refund\n"
+        "--\n"
+        "```\n\n"
+        "Which header does the gateway read to find the ticket?\n"
+    )
+    assert new_text(body, None) == body.strip()
+
+
 def test_inline_answers_below_quotes_are_kept() -> None:
     body = "Hi,\nOn Tue, 2011-03-01 at 18:02 +0530, Bob wrote:\n> which version?\n\nVersion 10.0.6, and the error persists.\n"
     assert new_text(body, None) == "Hi,\n\nVersion 10.0.6, and the error persists."

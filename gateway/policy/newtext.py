@@ -135,6 +135,9 @@ def _cut_at_quote_header(text: str) -> str:
             text = text[: match.start()] + text[match.end():]
             pos = match.start()
             continue
+        if _inside_fence(text, match.start()):
+            pos = match.end()  # headers pasted as an example inside ``` ... ```
+            continue
         if text[: match.start()].strip():
             return text[: match.start()]
         # A bare forward: skip the rest of its header block ("To:", "Subject:", ...).
@@ -144,12 +147,26 @@ def _cut_at_quote_header(text: str) -> str:
         text, pos = rest, 0
 
 
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+
+
+def _inside_fence(text: str, pos: int) -> bool:
+    """Is ``pos`` inside a fenced block ("```" ... "```"), where a sender pastes headers,
+    logs or config as they are? Nothing in there is a quote or a signature."""
+    return len(_FENCE.findall(text, 0, pos)) % 2 == 1
+
+
 def _drop_quoted_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if not _QUOTED_LINE.match(line)]
 
 
 def _cut_signature(lines: list[str]) -> list[str]:
+    fenced = False
     for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if fenced:
+            continue
         if i > 0 and _SIGNATURE_START.match(line.strip()):
             return lines[:i]
         if i == 0 and _SIGNATURE_START.match(line.strip()) and not line.strip().startswith(("-", "_")):
