@@ -739,3 +739,50 @@ def test_id_also_suggest_starts_a_new_request(split_rules) -> None:
     result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert "marker.also" in _ids(result)
+
+
+def test_a_spanish_lead_that_states_a_failure_keeps_its_symptoms(split_rules) -> None:
+    text = (
+        "Creo que algo falla en el envío de correo del foro.\n"
+        "- Un usuario nuevo se registró y nunca recibió el correo de activación, tuve que activarlo a mano.\n"
+        "- El correo de prueba desde el panel de administración termina siempre con un error.\n\n"
+        "El último correo enviado es de hace tres semanas."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_two_additions_announce_their_items(split_rules) -> None:
+    text = (
+        "Thanks for the panel! I'd like to suggest two additions:\n\n"
+        "1. **A newer webmail release in the one-click installer:**\n"
+        "   - offer the current major version and its PHP requirements.\n\n"
+        "2. **A message broker in the service manager:**\n"
+        "   - with start and stop buttons and an editor for its configuration file."
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2
+    assert "lead.several-problems" in _ids(result)
+
+
+def test_there_should_be_an_option_is_a_request(split_rules) -> None:
+    text = (
+        "The installer printed several errors and afterwards the panel is not reachable on its port; "
+        "the browser only shows the default page of the web server.\n\n"
+        "Also there should be an option for running it behind a reverse proxy"
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_numbered_items_run_on_past_a_colon_in_the_first_item(split_rules) -> None:
+    text = (
+        "After installing the scanner I ran into a few issues:\n\n"
+        "1. The scanner configuration has\n"
+        "Incoming Queue Dir = /var/spool/mta/hold\n\n"
+        "shouldn't it rather be:\n"
+        "Incoming Queue Dir = /var/spool/mta/incoming\n\n"
+        "2. The web front end says it cannot read the hold folder, and the status page shows red for both services.\n\n"
+        "3. It is not clear to me how spam gets into the quarantine so that I can train it."
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 3
+    assert result.starts[1] == text.index("2. The web")

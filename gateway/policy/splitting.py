@@ -258,12 +258,21 @@ def _marker(line: str) -> str:
     return "bullet"
 
 
+def _number(line: str) -> int | None:
+    """The number of a numbered item ("2." -> 2), or None."""
+    m = re.match(r"[ \t]*(?:\*\*|__)?\(?(\d{1,2})", line)
+    return int(m.group(1)) if m else None
+
+
 def _continues(lines: list[_Line], last_item: int, item: int) -> bool:
     """Is ``item`` the next item of the list whose last item is ``last_item``?
 
     Not when two blank lines stand between them, nor when a line ending in a colon does (the
-    lead of another list: "On the server side:").
+    lead of another list: "On the server side:"), unless the numbers run on ("1." ... "2."):
+    then what stands between is the first item's own detail.
     """
+    if _number(lines[item].text) == (_number(lines[last_item].text) or -1) + 1:
+        return item - last_item <= 40
     blank_run = 0
     for line in lines[last_item + 1: item]:
         if not line.text.strip():
