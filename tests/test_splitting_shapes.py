@@ -786,3 +786,24 @@ def test_numbered_items_run_on_past_a_colon_in_the_first_item(split_rules) -> No
     result = split_issues(text, split_rules)
     assert len(result.issues) == 3
     assert result.starts[1] == text.index("2. The web")
+
+
+def test_items_numbered_1_dash_paren_with_the_text_below_split(split_rules) -> None:
+    text = (
+        "1-)\n"
+        "How do I clear the logs and the stored mail of the container once I have read it?\n\n"
+        "2-)\n"
+        "How do I turn on TLS for logins? Right now passwords cross our network unencrypted.\n\n"
+        "3-) Now and then the desktop client says that fetching failed. Where can I see why?"
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 3
+    assert result.starts[1] == text.index("2-)")
+
+
+def test_chinese_items_numbered_with_a_full_width_comma_split(split_rules) -> None:
+    text = (
+        "1，通过 api 发信速度不对，看起来是轮询的，大概三十秒一次，用户要等很久才收到\n"
+        "2，希望 api 发信也能看到发送记录，现在没法查\n"
+    )
+    assert len(split_issues(text, split_rules).issues) == 2
