@@ -258,9 +258,12 @@ def _marker(line: str) -> str:
     return "bullet"
 
 
+_NUMBER = re.compile(r"[ \t]*(?:\*\*|__)?\(?(\d{1,2})")
+
+
 def _number(line: str) -> int | None:
     """The number of a numbered item ("2." -> 2), or None."""
-    m = re.match(r"[ \t]*(?:\*\*|__)?\(?(\d{1,2})", line)
+    m = _NUMBER.match(line)
     return int(m.group(1)) if m else None
 
 
@@ -271,7 +274,8 @@ def _continues(lines: list[_Line], last_item: int, item: int) -> bool:
     lead of another list: "On the server side:"), unless the numbers run on ("1." ... "2."):
     then what stands between is the first item's own detail.
     """
-    if _number(lines[item].text) == (_number(lines[last_item].text) or -1) + 1:
+    number = _number(lines[last_item].text)
+    if number is not None and _number(lines[item].text) == number + 1:
         return item - last_item <= 40
     blank_run = 0
     for line in lines[last_item + 1: item]:
