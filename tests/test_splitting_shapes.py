@@ -807,3 +807,17 @@ def test_chinese_items_numbered_with_a_full_width_comma_split(split_rules) -> No
         "2，希望 api 发信也能看到发送记录，现在没法查\n"
     )
     assert len(split_issues(text, split_rules).issues) == 2
+
+
+def test_kind_headings_inside_a_fenced_block_are_pasted_text(split_rules) -> None:
+    text = (
+        "Our issue template renders wrongly in the helpdesk's web form; this is what it sends:\n\n"
+        "```\n"
+        "**Bug:**\n"
+        "describe it here\n\n"
+        "**Question:**\n"
+        "ask it here\n"
+        "```\n\n"
+        "The bold markers show up as asterisks in the ticket instead of bold text."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1

@@ -513,10 +513,16 @@ def _kind_sections(lines: list[_Line], rules: SplitRules, cands: dict[int, _Cand
     The kind is the name of the pattern's group that matched (``(?P<question>...)``), or the
     heading's own words when the pattern names no group.
     """
+    fenced, outside = False, []
+    for line in lines:
+        if _FENCE.match(line.text):
+            fenced = not fenced
+        elif not fenced:
+            outside.append(line)
     for s in rules.of_kind("section"):
         if s.pattern is None:
             continue
-        found = [(line, m) for line in lines if (m := s.pattern.match(line.text))]
+        found = [(line, m) for line in outside if (m := s.pattern.match(line.text))]
         kinds = {m.lastgroup or m.group(0).strip().lower() for _, m in found}
         if len(kinds) < 2:
             continue
