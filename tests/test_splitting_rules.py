@@ -40,6 +40,7 @@ def test_shipped_rules_load() -> None:
         (GOOD_PROBLEM + "[[signal]]\nid = 'marker.v'\nkind = 'boundary'\npattern = ''\nweight = 1\n", "marker.v", "empty pattern"),
         ("[settings]\nthreshold = 1\nsplines = 3\n" + GOOD_PROBLEM, "settings.splines", "unknown key"),
         ("[settings]\nthreshold = 0\n" + GOOD_PROBLEM, "settings.threshold", "bad value"),
+        ("[settings]\nmin_topic_words = -1\n" + GOOD_PROBLEM, "settings.min_topic_words", "bad value"),
         ("[settings]\nthreshold = 1\n", "signal", "no signals"),
         ("[[signal]]\nid = 'marker.u'\nkind = 'boundary'\npattern = 'x'\nweight = 1\n", "signal", "problem"),
         ("[setings]\nthreshold = 1\n" + GOOD_PROBLEM, "setings", "unknown table"),

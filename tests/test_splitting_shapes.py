@@ -821,3 +821,43 @@ def test_kind_headings_inside_a_fenced_block_are_pasted_text(split_rules) -> Non
         "The bold markers show up as asterisks in the ticket instead of bold text."
     )
     assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_pasted_screenshot_does_not_change_the_subject(split_rules) -> None:
+    # The words of an image's address are not words of the text.
+    text = (
+        "I'm new to this distribution and like it. When I start the mail client on the desktop edition, "
+        "it says that the personal information service is not running and cannot be used without it.\n\n"
+        "Also, clicking \"Start\" does nothing.\n\n"
+        "![pim-service-error](https://user-images.example.com/1234/pim-service-error-dialog.png)"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_one_word_follow_up_question_is_no_new_subject(split_rules) -> None:
+    text = (
+        "I enabled the ACL plugin and shared one of my folders with a colleague through the "
+        "webmail's sharing dialog. How is he supposed to find out that something was shared with him?\n"
+        "And where does he open it?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_link_keeps_its_text_as_words(split_rules) -> None:
+    # "[Radicale](...)" names Radicale; the P.S. about Radicale continues the request.
+    text = (
+        "Calendars and contacts are the only things the suite still lacks. [Radicale](https://radicale.example.org/) "
+        "could serve CalDAV and CardDAV, and the address book could show up in the webmail through a plugin.\n\n"
+        "P.S. Radicale 2 seems to be [almost out](https://git.example.org/radicale/issues/372)."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_something_else_as_a_guess_is_no_marker(split_rules) -> None:
+    text = (
+        "Every sender identity I had set up in the webmail is gone since this morning.\n\n"
+        "I can think of two explanations:\n"
+        "a. The phone's mail app changed them when it synced.\n"
+        "b. Something else...? A bug in the webmail, or a database problem because some fields were left empty?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1

@@ -45,6 +45,9 @@ class SplitRules:
     # How many lines a ``form`` signal must match before the text counts as a filled-in
     # report form (an issue template): one report, split only at explicit markers.
     form_min_lines: int = 2
+    # A part with fewer content words than this says too little to change the subject
+    # ("Also, clicking Start does nothing."): no ``topic`` signal for it.
+    min_topic_words: int = 0
 
     def of_kind(self, kind: str) -> tuple[Signal, ...]:
         return tuple(s for s in self.signals if s.kind == kind)
@@ -99,7 +102,7 @@ _STOPWORDS = frozenset(
     until whom yours ours able issue issues problem problems question questions error errors work working works
     dear team support help someone anyone everyone know server mail email e-mail message messages user users
     since still already seems seem trying tried getting doesn't don't can't isn't won't i'm we're it's get got
-    another second first unrelated thing things also, additionally""".split()
+    another second first unrelated thing things also, additionally p.s btw""".split()
 )
 
 
@@ -174,8 +177,13 @@ def _length(text: str) -> int:
     return len(text) + 2 * len(_WIDE.findall(text))
 
 
+# Addresses and pasted images name no subject: "![error](https://...)" is not a word of the
+# text; a link's own text ("[Radicale](https://...)") is.
+_LINK = re.compile(r"!\[[^\]\n]*\]\([^)\s]*\)|(?<=\])\([^)\s]*\)|<?https?://\S+")
+
+
 def _words(prose: str) -> set[str]:
-    return {_stem(w.lower().strip(".-")) for w in _WORD.findall(prose)} - _STOPWORDS
+    return {_stem(w.lower().strip(".-")) for w in _WORD.findall(_LINK.sub(" ", prose))} - _STOPWORDS
 
 
 def _stem(word: str) -> str:
@@ -578,7 +586,8 @@ def split_issues(text: str, rules: SplitRules) -> SplitResult:
             after = _prose(text, lines, *segs[k + 1])
             # A new subject is new against everything written before it, not only against
             # the paragraph next to it.
-            overlap = _overlap_of(seen, _words(after))
+            after_words = _words(after)
+            overlap = _overlap_of(seen, after_words) if len(after_words) >= rules.min_topic_words else 1.0
             # After a weak marker ("Also, ...", "PS: ...") a new subject is a new issue when that
             # paragraph asks for something, or states something without tying it to what came
             # before; "PS: no bounce either", "now it shows this instead" add a symptom.

@@ -23,6 +23,7 @@ _SETTINGS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "max_issues": ((int,), lambda v: v >= 1, "a whole number of at least 1, e.g. 8"),
     "max_topic_overlap": ((int, float), lambda v: 0 <= v <= 1, "a number from 0 to 1, e.g. 0.12"),
     "form_min_lines": ((int,), lambda v: v >= 1, "a whole number of at least 1, e.g. 2"),
+    "min_topic_words": ((int,), lambda v: v >= 0, "a whole number of words, e.g. 4"),
 }
 _SIGNAL_KEYS = ("id", "kind", "pattern", "weight")
 # Kinds whose pattern may be empty: they are computed, not matched.
