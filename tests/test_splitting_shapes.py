@@ -861,3 +861,28 @@ def test_something_else_as_a_guess_is_no_marker(split_rules) -> None:
         "b. Something else...? A bug in the webmail, or a database problem because some fields were left empty?"
     )
     assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_story_told_as_a_list_is_one_issue(split_rules) -> None:
+    text = (
+        "A short story:\n\n"
+        "- I installed the new server release, and it does not come with an address book app.\n"
+        "- So I went looking in the app store, and it is not there either.\n"
+        "- I searched the project's code hosting too, but found nothing that looked like that app.\n"
+        "- In the end I took the one from the older sister project, and it works fine.\n\n"
+        "Why is the address book app missing from the store when the documentation describes it?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_my_questions_are_announces_the_items(split_rules) -> None:
+    text = (
+        "The documentation describes an address book app next to the calendar app, but only the calendar "
+        "is in the app store.\n\n"
+        "So my questions are:\n\n"
+        "- Is there an official address book app for this release, or should we use the older project's one?\n"
+        "- Can the instructions for setting up the shared calendars be updated for the new admin page?"
+    )
+    result = split_issues(text, split_rules)
+    assert len(result.issues) == 2
+    assert "lead.several-problems" in _ids(result)
