@@ -886,3 +886,47 @@ def test_my_questions_are_announces_the_items(split_rules) -> None:
     result = split_issues(text, split_rules)
     assert len(result.issues) == 2
     assert "lead.several-problems" in _ids(result)
+
+
+def test_my_question_is_announces_one_question(split_rules) -> None:
+    text = (
+        "Mail accounts already set themselves up through our autoconfig file, but I found nothing about how "
+        "the client discovers address books and calendars.\n\n"
+        "So my question is:\n\n"
+        "- How do I offer that discovery for contacts and calendars as well, not only for mail?\n"
+        "- Is there documentation about it that I overlooked?"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_ps_on_the_next_line_is_not_read_as_part_of_a_question_marker(split_rules) -> None:
+    text = (
+        "Since early June the panel applet for my webmail account shows 'authentication failed, invalid "
+        "credentials', although the same credentials work in the browser.\n\n"
+        "Any idea what is happening? And how can I fix it?\n"
+        "P.S. Sorry for my slow replies lately, this problem ate my week :)"
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_german_reproduction_steps_are_steps(split_rules) -> None:
+    text = (
+        "Nach der zweiten Synchronisation fehlen Serientermine wie Geburtstage im Kalender.\n\n"
+        "Ablauf:\n"
+        "1. In der Desktop-App einen jährlichen Serientermin und zwei normale Termine anlegen, die Verbindung klappt.\n"
+        "2. Manuell synchronisieren, alle drei Termine landen als Dateien auf dem Server, kein Fehler.\n"
+        "3. Ein zweites Mal synchronisieren, der Serientermin ist in der App verschwunden, die anderen nicht."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1
+
+
+def test_a_list_of_consequences_under_impact_is_one_issue(split_rules) -> None:
+    text = (
+        "The webhook endpoint answers 500 for delivery events of messages it does not know, for example "
+        "mail sent by another service on the same provider account.\n\n"
+        "Impact:\n"
+        "1. The provider's webhook is account-wide, so every event of the other services reaches our endpoint and fails.\n"
+        "2. After eight failed retries the provider disables the webhook automatically without telling anyone.\n"
+        "3. Our own messages then no longer get delivered or bounced status updates, which breaks the reports."
+    )
+    assert len(split_issues(text, split_rules).issues) == 1

@@ -355,6 +355,8 @@ _GOES_ON = re.compile(
 )
 
 _AFTER_MARKER = re.compile(r"[\s,.:;!-]*")
+# A marker and what follows it in one sentence: no line break, no "?" or "!" between them.
+_SAME_SENTENCE = re.compile(r"[^\n?!？！]*")
 
 _UNWRAPPED = 100  # characters: a longer line was not wrapped by a mail program
 
@@ -396,6 +398,9 @@ def _candidates(text: str, lines: list[_Line], rules: SplitRules, form: bool) ->
                 # and for vetoes ("PS: the logs show nothing").
                 heads = [at]
                 for head in heads:
+                    # Markers only in the same sentence: "And how do I fix it?\nP.S. ..." is two.
+                    if head != at and (not _SAME_SENTENCE.fullmatch(text, at, head)):
+                        continue
                     for s in rules.of_kind("boundary"):
                         m = s.pattern.match(text, head) if s.pattern is not None else None
                         if m and not any(f["id"] == s.id for f in c.fired):
