@@ -66,20 +66,20 @@ def test_real_test_part_precision_and_recall_floors(split_rules) -> None:
 # The modelled set: texts in our own words, each after one public request (its source), kept
 # in the repository. Measured blind first (docs/splitting.md); these floors sit at the figures
 # measured on all of it after the rules were changed for what it showed.
-MODELLED_PRECISION_FLOOR = 0.88
-MODELLED_RECALL_FLOOR = 0.35
+MODELLED_PRECISION_FLOOR = 0.86
+MODELLED_RECALL_FLOOR = 0.34
 
 
 def test_modelled_set_is_labelled_and_holds_the_floors(split_rules) -> None:
     (path,) = BENCH.DEFAULT_SETS["modelled"]
     items = BENCH.load_items(path)
-    assert len(items) >= 2610 and len({i["source"] for i in items}) == len(items)
+    assert len(items) >= 2790 and len({i["source"] for i in items}) == len(items)
     assert not {i["source"] for i in items} & {r["source"] for r in _rows()}, "a modelled item must not repeat a real item's source"
     for i in items:
-        assert i["part"] == "modelled" and i["source"].startswith("https://") and i["split"] in ("dev", "test") and i["round"] in range(1, 13)
+        assert i["part"] == "modelled" and i["source"].startswith("https://") and i["split"] in ("dev", "test") and i["round"] in range(1, 14)
         assert len(i["starts"]) == i["n_issues"] and (i["kind"] == "combined") == (i["n_issues"] > 1)
     scores = BENCH.evaluate(items, split_rules)
-    assert scores["combined"] >= 175
+    assert scores["combined"] >= 190
     assert scores["precision"] >= MODELLED_PRECISION_FLOOR, scores
     assert scores["recall"] >= MODELLED_RECALL_FLOOR, scores
 
