@@ -111,6 +111,7 @@ class _Line:
     start: int
     text: str
     detail: bool
+    fenced: bool = False  # a fence line or a line between fences ("```" ... "```")
 
 
 def _lines(text: str) -> list[_Line]:
@@ -121,7 +122,7 @@ def _lines(text: str) -> list[_Line]:
     for raw in text.split("\n"):
         if _FENCE.match(raw):
             in_fence = not in_fence
-            out.append(_Line(pos, raw, True))
+            out.append(_Line(pos, raw, True, fenced=True))
         else:
             if not raw.strip():
                 in_span = False  # a code span never runs past the end of its paragraph (a stray ` in a log line)
@@ -130,7 +131,7 @@ def _lines(text: str) -> list[_Line]:
                 in_span = not in_span
             cuts = [] if detail else _inline_items(raw)
             for a, b in zip([0, *cuts], [*cuts, len(raw)]):
-                out.append(_Line(pos + a, raw[a:b], detail))
+                out.append(_Line(pos + a, raw[a:b], detail, fenced=in_fence))
         pos += len(raw) + 1
     return out
 
@@ -526,16 +527,10 @@ def _kind_sections(lines: list[_Line], rules: SplitRules, cands: dict[int, _Cand
     The kind is the name of the pattern's group that matched (``(?P<question>...)``), or the
     heading's own words when the pattern names no group.
     """
-    fenced, outside = False, []
-    for line in lines:
-        if _FENCE.match(line.text):
-            fenced = not fenced
-        elif not fenced:
-            outside.append(line)
     for s in rules.of_kind("section"):
         if s.pattern is None:
             continue
-        found = [(line, m) for line in outside if (m := s.pattern.match(line.text))]
+        found = [(line, m) for line in lines if not line.fenced and (m := s.pattern.match(line.text))]
         kinds = {m.lastgroup or m.group(0).strip().lower() for _, m in found}
         if len(kinds) < 2:
             continue
